@@ -1,0 +1,21 @@
+"""Exception types raised by mockserver."""
+
+from __future__ import annotations
+
+__all__ = ["ContractError", "MockServerError", "ScenarioError", "SettingsError"]
+
+
+class MockServerError(Exception):
+    """Base class of every error mockserver raises on purpose."""
+
+
+class SettingsError(MockServerError):
+    """A command-line flag or MOCKSERVER_* environment variable is invalid."""
+
+
+class ScenarioError(MockServerError):
+    """A scenario file is invalid, so the server refuses to start with it."""
+
+
+class ContractError(MockServerError):
+    """A body breaks its XSD or JSON Schema contract."""

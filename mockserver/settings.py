@@ -1,0 +1,140 @@
+"""Server settings from command-line flags and MOCKSERVER_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import urlsplit
+
+from .errors import SettingsError
+
+__all__ = [
+    "DEFAULT_PASSWORD",
+    "DEFAULT_USER",
+    "ENV_PREFIX",
+    "Settings",
+    "parse_bool",
+    "parse_users",
+]
+
+ENV_PREFIX = "MOCKSERVER_"
+
+# The documented default account, so `make run` works with curl out of the box.
+DEFAULT_USER = "administrator@example.com"
+DEFAULT_PASSWORD = "mockserver"
+
+Profile = Literal["documented", "observed"]
+LogFormat = Literal["text", "json"]
+
+PROFILES: tuple[Profile, ...] = ("documented", "observed")
+LOG_FORMATS: tuple[LogFormat, ...] = ("text", "json")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that configures one server process; immutable once built."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # Base of every absolute URL the mock emits; None means http://{host}:{port}.
+    public_url: str | None = None
+    users: tuple[tuple[str, str], ...] = ((DEFAULT_USER, DEFAULT_PASSWORD),)
+    auth: bool = True
+    profile: Profile = "documented"
+    cors: bool = False
+    log_level: str = "INFO"
+    log_format: LogFormat = "text"
+    access_log: bool = False
+    # Largest request body read, in bytes; larger bodies get 413.
+    max_body_size: int = 65536
+    # Makes every database write fail with 500, until scenarios script it.
+    fail_database_writes: bool = False
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise SettingsError(f"port {self.port!r} is out of range 0..65535")
+        if self.profile not in PROFILES:
+            raise SettingsError(
+                f"profile {self.profile!r} is unknown; use one of {', '.join(PROFILES)}"
+            )
+        if self.log_format not in LOG_FORMATS:
+            raise SettingsError(
+                f"log format {self.log_format!r} is unknown; "
+                f"use one of {', '.join(LOG_FORMATS)}"
+            )
+        if self.log_level.upper() not in LOG_LEVELS:
+            raise SettingsError(
+                f"log level {self.log_level!r} is unknown; "
+                f"use one of {', '.join(LOG_LEVELS)}"
+            )
+        if self.max_body_size < 1024:
+            raise SettingsError(
+                f"max body size {self.max_body_size!r} is too small; use at least 1024"
+            )
+        if self.public_url is not None:
+            check_public_url(self.public_url)
+        if self.auth and not self.users:
+            raise SettingsError("authentication is on but no user is configured")
+
+    @property
+    def base_url(self) -> str:
+        """Return the public base URL without a trailing slash."""
+        if self.public_url is not None:
+            return self.public_url.rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def is_default_user(self) -> bool:
+        """Tell whether the documented default account is the only user."""
+        return self.users == ((DEFAULT_USER, DEFAULT_PASSWORD),)
+
+
+def check_public_url(url: str) -> None:
+    """Raise SettingsError unless ``url`` is an absolute http(s) URL without a query."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SettingsError(
+            f"public URL {url!r} is not an absolute http(s) URL, "
+            "for example http://localhost:8080"
+        )
+    if parts.query or parts.fragment:
+        raise SettingsError(f"public URL {url!r} must not have a query or fragment")
+
+
+def parse_users(values: list[str] | tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """Parse ``NAME:PASSWORD`` items, split at the first colon."""
+    users: list[tuple[str, str]] = []
+    for value in values:
+        name, colon, password = value.partition(":")
+        if not colon or not name or not password:
+            raise SettingsError(
+                f"user {value.split(':', 1)[0]!r} is invalid; "
+                "write NAME:PASSWORD, for example administrator@example.com:secret"
+            )
+        users.append((name, password))
+    return tuple(users)
+
+
+def parse_bool(name: str, value: str) -> bool:
+    """Parse a boolean environment variable: 1/0, true/false, yes/no, on/off."""
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise SettingsError(f"{name}={value!r} is not a boolean; use true or false")
+
+
+def env_value(environ: Mapping[str, str], key: str) -> str | None:
+    """Return MOCKSERVER_{key} from ``environ``, or None when it is unset."""
+    return environ.get(ENV_PREFIX + key)
+
+
+def env_items(environ: Mapping[str, str] | None = None) -> Mapping[str, str]:
+    """Return the process environment, or ``environ`` when given."""
+    return os.environ if environ is None else environ
