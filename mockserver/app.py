@@ -42,18 +42,26 @@ async def run_server(settings: Settings) -> None:
         handle_signals=False,
         access_log=logging.getLogger("aiohttp.access") if settings.access_log else None,
     )
-    await runner.setup()
+    # Signal handlers go in before the socket is bound, so a signal sent as soon as
+    # the startup line appears still stops the server cleanly.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
     try:
+        await runner.setup()
         site = web.TCPSite(runner, settings.host, settings.port, reuse_address=True)
         await site.start()
         port = _bound_port(runner, settings.port)
         if settings.public_url is None and port != settings.port:
             session.public_url = settings.base_url.rsplit(":", 1)[0] + f":{port}"
         _log_startup(settings, session, port)
-        await _wait_for_stop_signal()
+        await stop.wait()
         log.info("Stopping")
     finally:
         await runner.cleanup()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
     log.info("Stopped")
 
 
@@ -64,18 +72,6 @@ def _bound_port(runner: web.AppRunner, default: int) -> int:
             if sock.family in (socket.AF_INET, socket.AF_INET6):
                 return int(sock.getsockname()[1])
     return default
-
-
-async def _wait_for_stop_signal() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
 
 
 def _log_startup(settings: Settings, session: Session, port: int) -> None:

@@ -203,10 +203,13 @@ def _is_absolute_http_url(url: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
+_XML_HEADERS = {"Content-Type": "application/xml; charset=utf-8"}
+_JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
+
+
 def _body_response(body: bytes, as_json: bool) -> web.Response:
-    return web.Response(
-        body=body, content_type=JSON_TYPE if as_json else XML_TYPE, charset="utf-8"
-    )
+    # A ready Content-Type header skips aiohttp's per-response header building.
+    return web.Response(body=body, headers=_JSON_HEADERS if as_json else _XML_HEADERS)
 
 
 async def _not_found(request: web.Request, session: Session) -> web.Response:

@@ -15,7 +15,7 @@ from aiohttp import encode_basic_auth, web
 from aiohttp.test_utils import TestClient, TestServer
 
 from mockserver.app import build_app
-from mockserver.contracts import Contracts
+from mockserver.contracts import Contracts, ContractsLoader
 from mockserver.session import SESSION, Session
 from mockserver.settings import DEFAULT_PASSWORD, DEFAULT_USER, Settings
 
@@ -35,7 +35,7 @@ def contracts() -> Contracts:
 
 def session_of_client(client: TestClient[web.Request, web.Application]) -> Session:
     """Return the session of the server behind ``client``."""
-    app = client.server.app
+    app = client.app
     assert app is not None
     return app[SESSION]
 
@@ -61,7 +61,9 @@ async def make_client(
     clients: list[TestClient[web.Request, web.Application]] = []
     violations: list[str] = []
 
-    async def check_contract(request: web.Request, response: web.StreamResponse) -> None:
+    async def check_contract(
+        request: web.Request, response: web.StreamResponse
+    ) -> None:
         if not isinstance(response, web.Response) or response.body is None:
             return
         if response.content_type not in ("application/xml", "text/xml"):
@@ -79,6 +81,8 @@ async def make_client(
             Settings(host="127.0.0.1", port=port), **overrides
         )
         app = build_app(settings)
+        # Compiling the XSDs takes a while; every server shares one compiled set.
+        app[SESSION].contracts = ContractsLoader(lambda: contracts)
         app.on_response_prepare.append(check_contract)
         server = TestServer(app, host="127.0.0.1", port=port)
         client = TestClient(server, headers=ADMIN if credentials else None)
