@@ -38,7 +38,7 @@ STARTUP_LIMIT = 30.0
 
 @dataclass
 class Figures:
-    """What one server measured."""
+    """Figures measured for one server."""
 
     name: str
     first_200_s: float
@@ -62,7 +62,7 @@ def pinned(command: list[str], cpu: str) -> list[str]:
 
 
 def get_status(port: int) -> int | None:
-    """Send one GET over a raw socket; return the status, or None if nothing answers."""
+    """Send one GET over a raw socket and return the status, or None on no response."""
     request = (
         f"GET {PATH} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
         f"Authorization: {AUTH}\r\nConnection: close\r\n\r\n"
@@ -137,7 +137,11 @@ def _percentile(output: str, which: str) -> float:
     if match is None:
         raise RuntimeError(f"wrk printed no {which}% latency:\n{output}")
     value, unit = float(match.group(1)), match.group(2)
-    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+    if unit == "us":
+        return value / 1000
+    if unit == "s":
+        return value * 1000
+    return value
 
 
 def measure(
@@ -175,7 +179,7 @@ async def update_latencies(port: int, count: int) -> list[float]:
             async with client.put(url, data=body, headers=headers) as response:
                 await response.read()
                 if response.status != 200:
-                    raise RuntimeError(f"update {index} answered {response.status}")
+                    raise RuntimeError(f"update {index} returned {response.status}")
             latencies.append((time.perf_counter() - started) * 1000)
     return latencies
 

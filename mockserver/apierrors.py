@@ -20,8 +20,8 @@ class ErrorKind:
 
 
 # Every errorType and message the mock returns. PARTIAL_SUCCESS, its message and the
-# busy message come from Cisco's reference; the rest are the mock's own choice because
-# the real server's values are not published.
+# busy message come from Cisco's reference. The real server's other values are not
+# published, so the rest are the mock's own choice.
 ERRORS: dict[str, ErrorKind] = {
     "field_required": ErrorKind(
         400, "invalidInput.fieldRequired", "The field {field} is required."
@@ -102,7 +102,7 @@ ERRORS: dict[str, ErrorKind] = {
     ),
 }
 
-# The body of a 200 answer to an update, from Cisco's reference.
+# The body of a 200 response to an update, from Cisco's reference.
 SUCCESS_TEXT = "Successfully saved"
 
 

@@ -82,7 +82,7 @@ def _add_serve_flags(serve: argparse.ArgumentParser) -> None:
         "--cors",
         action="store_true",
         default=None,
-        help="answer browser CORS requests from any origin (MOCKSERVER_CORS=true)",
+        help="allow browser CORS requests from any origin (MOCKSERVER_CORS=true)",
     )
     serve.add_argument(
         "--log-level",

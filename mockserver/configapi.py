@@ -55,7 +55,7 @@ def api_errors_response(
 
 
 def _resource(methods: str, handlers: dict[str, Handler]) -> Handler:
-    """Dispatch a resource's methods after authentication; answer OPTIONS and 405."""
+    """Dispatch a resource's methods after authentication, handling OPTIONS and 405."""
 
     async def dispatch(request: web.Request, session: Session) -> web.StreamResponse:
         if request.method == "OPTIONS":

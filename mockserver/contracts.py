@@ -1,4 +1,4 @@
-"""Safe XML parsing, XSD and JSON Schema validation of bodies, and their rendering.
+"""Safe parsing of request bodies and their validation against XSDs and JSON Schemas.
 
 xmlschema and jsonschema take about half a second to import and compile, so they load
 in a worker thread after the socket is bound: GET requests are served at once, and
