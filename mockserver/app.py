@@ -6,11 +6,13 @@ import asyncio
 import logging
 import signal
 import socket
+import ssl
 
 from aiohttp import web
 
 from . import __version__
 from .configapi import add_config_routes
+from .errors import SettingsError
 from .session import SESSION, Session, build_session
 from .settings import DEFAULT_PASSWORD, Settings
 
@@ -50,7 +52,13 @@ async def run_server(settings: Settings) -> None:
         loop.add_signal_handler(signum, stop.set)
     try:
         await runner.setup()
-        site = web.TCPSite(runner, settings.host, settings.port, reuse_address=True)
+        site = web.TCPSite(
+            runner,
+            settings.host,
+            settings.port,
+            reuse_address=True,
+            ssl_context=_ssl_context(settings),
+        )
         await site.start()
         port = _bound_port(runner, settings.port)
         if settings.public_url is None and port != settings.port:
@@ -63,6 +71,22 @@ async def run_server(settings: Settings) -> None:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
     log.info("Stopped")
+
+
+def _ssl_context(settings: Settings) -> ssl.SSLContext | None:
+    if settings.tls_cert is None or settings.tls_key is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    # Cisco's Java toolkit offers at most TLS 1.2, so 1.2 stays enabled.
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(settings.tls_cert, settings.tls_key)
+    except ssl.SSLError as exc:
+        raise SettingsError(
+            f"TLS certificate {settings.tls_cert!r} or key {settings.tls_key!r} "
+            f"is invalid or they do not match: {exc.reason}"
+        ) from exc
+    return context
 
 
 def _bound_port(runner: web.AppRunner, default: int) -> int:
@@ -86,9 +110,9 @@ def _log_startup(settings: Settings, session: Session, port: int) -> None:
         names = ", ".join(name for name, _ in settings.users)
         auth = f"Basic authentication on, users: {names}"
     log.info(
-        "mockserver %s listening on http://%s:%d; public URL %s; profile %s; %s; "
-        "CORS %s",
+        "mockserver %s listening on %s://%s:%d; public URL %s; profile %s; %s; CORS %s",
         __version__,
+        settings.scheme,
         settings.host,
         port,
         session.public_url,

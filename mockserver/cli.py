@@ -108,6 +108,15 @@ def _add_serve_flags(serve: argparse.ArgumentParser) -> None:
         help="largest request body accepted (MOCKSERVER_MAX_BODY_SIZE; 65536)",
     )
     serve.add_argument(
+        "--tls-cert",
+        metavar="FILE",
+        help="PEM certificate chain; with --tls-key the server speaks HTTPS "
+        "(MOCKSERVER_TLS_CERT)",
+    )
+    serve.add_argument(
+        "--tls-key", metavar="FILE", help="PEM private key (MOCKSERVER_TLS_KEY)"
+    )
+    serve.add_argument(
         "--fail-database-writes",
         action="store_true",
         default=None,
@@ -153,6 +162,8 @@ def settings_from(
     pick("access_log", "ACCESS_LOG", bool)
     pick("max_body_size", "MAX_BODY_SIZE", int)
     pick("fail_database_writes", "FAIL_DATABASE_WRITES", bool)
+    pick("tls_cert", "TLS_CERT")
+    pick("tls_key", "TLS_KEY")
 
     no_auth = args.no_auth
     if no_auth is None and ENV_PREFIX + "NO_AUTH" in env:
@@ -184,6 +195,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_level, settings.log_format)
     try:
         asyncio.run(run_server(settings))
+    except SettingsError as exc:
+        log.error("%s", exc)
+        return EXIT_USAGE
     except OSError as exc:
         log.error(
             "Cannot listen on %s:%d: %s", settings.host, settings.port, exc.strerror

@@ -52,6 +52,9 @@ class Settings:
     max_body_size: int = 65536
     # Makes every database write fail with 500, until scenarios script it.
     fail_database_writes: bool = False
+    # PEM certificate chain and private key; both set means the server speaks HTTPS.
+    tls_cert: str | None = None
+    tls_key: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -77,6 +80,13 @@ class Settings:
             )
         if self.public_url is not None:
             check_public_url(self.public_url)
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise SettingsError(
+                "TLS needs both a certificate and a key: set --tls-cert and --tls-key"
+            )
+        for path in (self.tls_cert, self.tls_key):
+            if path is not None and not os.path.isfile(path):
+                raise SettingsError(f"TLS file {path!r} does not exist")
         if self.auth and not self.users:
             raise SettingsError("authentication is on but no user is configured")
 
@@ -86,7 +96,12 @@ class Settings:
         if self.public_url is not None:
             return self.public_url.rstrip("/")
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{self.scheme}://{host}:{self.port}"
+
+    @property
+    def scheme(self) -> str:
+        """Return the scheme the server speaks: https with TLS files, else http."""
+        return "https" if self.tls_cert is not None else "http"
 
     @property
     def is_default_user(self) -> bool:
