@@ -10,6 +10,7 @@ import socket
 from aiohttp import web
 
 from . import __version__
+from .admin import add_control_routes
 from .configapi import add_config_routes
 from .session import SESSION, Session, build_session
 from .settings import DEFAULT_PASSWORD, Settings
@@ -25,6 +26,7 @@ def build_app(settings: Settings, session: Session | None = None) -> web.Applica
     app = web.Application()
     app[SESSION] = session
     add_config_routes(app, session)
+    add_control_routes(app)
     app.on_startup.append(_start_contracts)
     return app
 

@@ -114,6 +114,19 @@ def _add_serve_flags(serve: argparse.ArgumentParser) -> None:
         help="make every database write fail with 500 "
         "(MOCKSERVER_FAIL_DATABASE_WRITES=true)",
     )
+    serve.add_argument(
+        "--journal-size",
+        type=int,
+        metavar="ENTRIES",
+        help="most requests the journal keeps before it drops the oldest "
+        "(MOCKSERVER_JOURNAL_SIZE; 1000)",
+    )
+    serve.add_argument(
+        "--control-token",
+        metavar="TOKEN",
+        help="bearer token that every /_mock/ request except health must send "
+        "(MOCKSERVER_CONTROL_TOKEN; no token)",
+    )
 
 
 def settings_from(
@@ -153,6 +166,8 @@ def settings_from(
     pick("access_log", "ACCESS_LOG", bool)
     pick("max_body_size", "MAX_BODY_SIZE", int)
     pick("fail_database_writes", "FAIL_DATABASE_WRITES", bool)
+    pick("journal_size", "JOURNAL_SIZE", int)
+    pick("control_token", "CONTROL_TOKEN")
 
     no_auth = args.no_auth
     if no_auth is None and ENV_PREFIX + "NO_AUTH" in env:
