@@ -91,7 +91,7 @@ async def record_requests(request: web.Request, handler: Route) -> web.StreamRes
     if role is None:
         return await handler(request)
 
-    started = time.time()
+    started_us = time.time_ns() // 1000
     clock = time.perf_counter()
     status = 500
     try:
@@ -118,7 +118,7 @@ async def record_requests(request: web.Request, handler: Route) -> web.StreamRes
         journal.record(
             JournalEntry(
                 journal.next_seq(),
-                started,
+                started_us,
                 role,
                 request.method,
                 path,
@@ -207,7 +207,7 @@ def _state_body(session: Session) -> dict[str, Any]:
         "state": store.state_of(current),
         "connectionData": current.connection_data,
         "version": current.version,
-        "updatedAt": format_time(current.updated_at),
+        "updatedAt": format_time(round(current.updated_at * 1_000_000)),
         "busy": store.is_busy,
     }
 

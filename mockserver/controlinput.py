@@ -11,11 +11,11 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from .contracts import is_xml_text
-from .journal import MODES, ROLES, JournalQuery, Mode, Role
+from .journal import EPOCH, MODES, ROLES, JournalQuery, Mode, Role
 from .registration import MAX_CONNECTION_DATA_BYTES
 
 __all__ = [
@@ -38,6 +38,8 @@ _STATE_FIELDS = ("state", "connectionData")
 
 _METHOD = re.compile(r"[A-Za-z]+")
 _STATUS_CLASS = re.compile(r"[1-5]xx")
+# 9999-12-31T23:59:59Z, the last second that datetime can show.
+_MAX_EPOCH_SECONDS = 253_402_300_799
 _TIME_EXPECTED = (
     "an ISO 8601 time with a zone, such as 2026-01-31T12:00:00Z, "
     "or seconds since the epoch"
@@ -217,22 +219,28 @@ def _parse_status(value: object) -> int | str | None:
     return value
 
 
-def _parse_time(field: str, value: object) -> float:
-    if not isinstance(value, str):
-        return _parse_number(field, value, expected=_TIME_EXPECTED)
-    try:
-        seconds = float(value)
-    except ValueError:
-        pass
-    else:
-        return _parse_number(field, seconds, expected=_TIME_EXPECTED)
+def _parse_time(field: str, value: object) -> int:
+    """Parse a time filter into microseconds since the epoch."""
+    number = value
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return _parse_iso_time(field, value)
+    seconds = _parse_number(field, number, expected=_TIME_EXPECTED)
+    if not 0 <= seconds <= _MAX_EPOCH_SECONDS:
+        raise InvalidInput(field, _TIME_EXPECTED + " up to the year 9999", value)
+    return round(seconds * 1_000_000)
+
+
+def _parse_iso_time(field: str, value: str) -> int:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError as exc:
         raise InvalidInput(field, _TIME_EXPECTED, value) from exc
     if moment.tzinfo is None:
         raise InvalidInput(field, _TIME_EXPECTED + " (add Z or +00:00)", value)
-    return moment.timestamp()
+    return (moment - EPOCH) // timedelta(microseconds=1)
 
 
 def _parse_int(field: str, value: object, *, minimum: int) -> int:

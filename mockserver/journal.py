@@ -11,13 +11,14 @@ import re
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Literal, NamedTuple
 
 from .apierrors import ApiError
 
 __all__ = [
+    "EPOCH",
     "MODES",
     "ROLES",
     "Journal",
@@ -39,6 +40,8 @@ Mode = Literal["exact", "at_least", "at_most"]
 
 ROLES: tuple[Role, ...] = ("config", "wizard", "demo", "devices", "other")
 MODES: tuple[Mode, ...] = ("exact", "at_least", "at_most")
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # How many non-matching entries a failed verification reports.
 NEAREST_LIMIT = 5
@@ -67,8 +70,9 @@ class JournalEntry(NamedTuple):
     """
 
     seq: int
-    # Seconds since the epoch when the request arrived.
-    time: float
+    # Microseconds since the epoch when the request arrived; an integer, so time
+    # filters compare exactly with the times the journal shows.
+    time_us: int
     role: Role
     method: str
     path: str
@@ -95,7 +99,7 @@ class JournalEntry(NamedTuple):
         )
         return {
             "seq": self.seq,
-            "time": format_time(self.time),
+            "time": format_time(self.time_us),
             "role": self.role,
             "method": self.method,
             "path": self.path,
@@ -113,9 +117,9 @@ def _error_text(error: ApiError) -> str:
     return error.error_message
 
 
-def format_time(timestamp: float) -> str:
-    """Format seconds since the epoch as ISO 8601 in UTC with microseconds."""
-    moment = datetime.fromtimestamp(timestamp, UTC)
+def format_time(time_us: int) -> str:
+    """Format microseconds since the epoch as ISO 8601 in UTC."""
+    moment = EPOCH + timedelta(microseconds=time_us)
     return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
@@ -206,9 +210,9 @@ class JournalQuery:
     path: str | None = None
     # An exact status such as 503, or a class such as "4xx".
     status: int | str | None = None
-    # Seconds since the epoch, both inclusive.
-    since: float | None = None
-    until: float | None = None
+    # Microseconds since the epoch, both inclusive.
+    since: int | None = None
+    until: int | None = None
 
     def __repr__(self) -> str:
         filters = " ".join(
@@ -227,13 +231,13 @@ class JournalQuery:
             found.append(Mismatch("path", self.path, entry.path))
         if self.status is not None and not _status_matches(self.status, entry.status):
             found.append(Mismatch("status", self.status, entry.status))
-        if self.since is not None and entry.time < self.since:
+        if self.since is not None and entry.time_us < self.since:
             found.append(
-                Mismatch("since", format_time(self.since), format_time(entry.time))
+                Mismatch("since", format_time(self.since), format_time(entry.time_us))
             )
-        if self.until is not None and entry.time > self.until:
+        if self.until is not None and entry.time_us > self.until:
             found.append(
-                Mismatch("until", format_time(self.until), format_time(entry.time))
+                Mismatch("until", format_time(self.until), format_time(entry.time_us))
             )
         return found
 

@@ -59,7 +59,9 @@ async def make_client(
     clients: list[TestClient[web.Request, web.Application]] = []
     violations: list[str] = []
 
-    async def check_contract(request: web.Request, response: web.StreamResponse) -> None:
+    async def check_contract(
+        request: web.Request, response: web.StreamResponse
+    ) -> None:
         if not isinstance(response, web.Response) or response.body is None:
             return
         if response.content_type not in ("application/xml", "text/xml"):
