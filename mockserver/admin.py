@@ -1,6 +1,6 @@
 """The control API under /_mock/: health, reset, state, journal, verify and OpenAPI.
 
-Control requests answer in JSON, need the bearer token when one is set (health
+Control requests get JSON responses, need the bearer token when one is set (health
 checks excepted), never need the configuration API's Basic credentials, and are not
 recorded in the journal.
 """
@@ -37,8 +37,10 @@ from .session import (
 __all__ = [
     "CONTROL_PREFIX",
     "OPENAPI_FILE",
+    "ControlHandler",
     "add_control_routes",
     "control_error",
+    "control_resource",
     "record_requests",
 ]
 
@@ -84,7 +86,7 @@ async def record_requests(request: web.Request, handler: Route) -> web.StreamRes
     """Record every request to a role in the session's journal.
 
     Control API requests pass through unrecorded. The entry is built after the
-    handler returns, so it sees the keys that handlers left on the request.
+    handler returns, so it reads the keys that handlers left on the request.
     """
     path = request.path
     role = role_of(path)
@@ -154,8 +156,14 @@ def _unauthorized(request: web.Request) -> web.Response:
     )
 
 
-def _resource(handlers: dict[str, ControlHandler], *, public: bool = False) -> Route:
-    """Dispatch a control resource's methods after the token check."""
+def control_resource(
+    handlers: dict[str, ControlHandler], *, public: bool = False
+) -> Route:
+    """Build a route that checks the token, then dispatches by method.
+
+    Other parts add their /_mock/ resources with it, so every control resource
+    shares the token check, the JSON 405 response and the 400 for InvalidInput.
+    """
     if "GET" in handlers:
         handlers = {**handlers, "HEAD": handlers["GET"]}
     allowed = ", ".join(sorted(handlers))
@@ -237,7 +245,7 @@ async def _get_journal(request: web.Request, session: Session) -> web.Response:
 
     journal = session.journal
     selected = query.select(journal)
-    shown = selected if limit is None else selected[-limit:]
+    returned = selected if limit is None else selected[-limit:]
     return web.json_response(
         {
             "capacity": journal.capacity,
@@ -245,7 +253,7 @@ async def _get_journal(request: web.Request, session: Session) -> web.Response:
             "recorded": journal.recorded,
             "dropped": journal.dropped,
             "matched": len(selected),
-            "entries": [entry.as_dict() for entry in shown],
+            "entries": [entry.as_dict() for entry in returned],
         }
     )
 
@@ -257,17 +265,21 @@ async def _clear_journal(request: web.Request, session: Session) -> web.Response
 
 
 async def _verify(request: web.Request, session: Session) -> web.Response:
-    wanted = parse_verify_body(parse_json_body(await request.read()))
+    verification = parse_verify_body(parse_json_body(await request.read()))
 
     result = await verify(
-        session.journal, wanted.query, wanted.count, wanted.mode, wanted.wait
+        session.journal,
+        verification.query,
+        verification.count,
+        verification.mode,
+        verification.wait,
     )
     if not result.matched:
         log.info(
             "Verification failed: expected %s %d of %r, found %d",
-            wanted.mode,
-            wanted.count,
-            wanted.query,
+            verification.mode,
+            verification.count,
+            verification.query,
             result.found,
         )
     return web.json_response(result.as_dict(), status=200 if result.matched else 422)
@@ -297,13 +309,13 @@ def add_control_routes(app: web.Application) -> None:
     app.middlewares.insert(0, record_requests)
     document = OPENAPI_FILE.read_bytes()
     routes: dict[str, Route] = {
-        "/health/live": _resource({"GET": _live}, public=True),
-        "/health/ready": _resource({"GET": _ready}, public=True),
-        "/state": _resource({"GET": _get_state, "PUT": _put_state}),
-        "/reset": _resource({"POST": _reset}),
-        "/journal": _resource({"GET": _get_journal, "DELETE": _clear_journal}),
-        "/verify": _resource({"POST": _verify}),
-        "/openapi.json": _resource({"GET": _openapi_handler(document)}),
+        "/health/live": control_resource({"GET": _live}, public=True),
+        "/health/ready": control_resource({"GET": _ready}, public=True),
+        "/state": control_resource({"GET": _get_state, "PUT": _put_state}),
+        "/reset": control_resource({"POST": _reset}),
+        "/journal": control_resource({"GET": _get_journal, "DELETE": _clear_journal}),
+        "/verify": control_resource({"POST": _verify}),
+        "/openapi.json": control_resource({"GET": _openapi_handler(document)}),
         "/{tail:.*}": _not_found,
     }
     for path, route in routes.items():

@@ -118,7 +118,7 @@ def _add_serve_flags(serve: argparse.ArgumentParser) -> None:
         "--journal-size",
         type=int,
         metavar="ENTRIES",
-        help="most requests the journal keeps before it drops the oldest "
+        help="maximum number of requests the journal keeps before it drops the oldest "
         "(MOCKSERVER_JOURNAL_SIZE; 1000)",
     )
     serve.add_argument(

@@ -1,7 +1,7 @@
 """Parsing and validation of the control API's inputs: filters, verify and state bodies.
 
 Every parser raises InvalidInput naming the field, what it expects and the value it
-got, so the control API can answer 400 with a message a script author can act on.
+got, so the control API can respond with 400 and a message a script author can act on.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ __all__ = [
     "parse_verify_body",
 ]
 
-# Longest a verification may wait, in seconds, so no request hangs for long.
+# Maximum time a verification may wait, in seconds, so no request hangs for long.
 MAX_WAIT_SECONDS = 60.0
 FILTER_FIELDS = ("role", "method", "path", "status", "since", "until")
 _VERIFY_FIELDS = (*FILTER_FIELDS, "count", "mode", "wait")
@@ -76,7 +76,7 @@ class VerifyRequest:
 
 
 def parse_json_body(raw: bytes) -> dict[str, Any]:
-    """Parse a JSON object body; an empty body is an empty object."""
+    """Parse a JSON object body. An empty body counts as an empty object."""
     if not raw.strip():
         return {}
     try:

@@ -1,7 +1,7 @@
 """The request journal: a bounded ring buffer of requests, and queries over it.
 
 Recording runs on every request to a role, so it does one tuple allocation and one
-deque append, and takes no lock: the event loop runs one callback at a time.
+deque append. It takes no lock, because the event loop runs one callback at a time.
 """
 
 from __future__ import annotations
@@ -202,7 +202,7 @@ class Mismatch:
 
 @dataclass(frozen=True)
 class JournalQuery:
-    """Filters over journal entries; a field left as None matches every entry."""
+    """Filters over journal entries. A field left as None matches every entry."""
 
     role: Role | None = None
     method: str | None = None
@@ -221,7 +221,7 @@ class JournalQuery:
         return f"<JournalQuery {filters or 'every entry'}>"
 
     def mismatches(self, entry: JournalEntry) -> list[Mismatch]:
-        """Return the filters ``entry`` fails; an empty list is a match."""
+        """Return the filters that ``entry`` fails. An empty list is a match."""
         found: list[Mismatch] = []
         if self.role is not None and entry.role != self.role:
             found.append(Mismatch("role", self.role, entry.role))

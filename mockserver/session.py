@@ -41,7 +41,7 @@ FAULT_FIRED = web.RequestKey("fault_fired", str)
 
 # Tells whether one part of the mock is ready to serve.
 ReadinessCheck = Callable[[], bool]
-# Puts one part of the mock back to its initial state; may be a coroutine function.
+# Puts one part of the mock back to its initial state. It may be a coroutine function.
 ResetCallback = Callable[[], Awaitable[None] | None]
 
 log = logging.getLogger("mockserver.session")
@@ -69,7 +69,7 @@ class Session:
     journal: Journal = field(default_factory=Journal)
     # The connectionData that reset() puts back.
     initial_connection_data: str = ""
-    # Named checks; the mock is ready when every one returns True.
+    # Readiness checks by name. The mock is ready when every one returns True.
     readiness_checks: dict[str, ReadinessCheck] = field(default_factory=dict)
     # Called by reset() after the registration and the journal, in order.
     reset_callbacks: list[ResetCallback] = field(default_factory=list)

@@ -54,9 +54,9 @@ class Settings:
     max_body_size: int = 65536
     # Makes every database write fail with 500, until scenarios script it.
     fail_database_writes: bool = False
-    # Most requests the journal keeps; older ones are dropped and counted.
+    # Maximum number of requests the journal keeps. Older ones are dropped and counted.
     journal_size: int = 1000
-    # Bearer token every /_mock/ request except health must send; None: no token.
+    # Bearer token that /_mock/ requests except the health checks must send, or None.
     control_token: str | None = field(default=None, repr=False)
     extra: Mapping[str, str] = field(default_factory=dict)
 

@@ -195,7 +195,7 @@ def test_count_satisfied(found: int, count: int, mode: Mode, satisfied: bool) ->
     assert is_count_satisfied(found, count, mode) is satisfied
 
 
-def test_nearest_entries_rank_by_mismatches_then_newest() -> None:
+def test_nearest_entries_ranking() -> None:
     journal = Journal(10)
     journal.record(make_entry(1, method="PUT", status=400))
     journal.record(make_entry(2, method="GET", status=200))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 from conftest import (
     REGISTRATION_PATH,
     XML,
@@ -13,7 +16,9 @@ from conftest import (
     update_body,
 )
 
+from mockserver.app import build_app
 from mockserver.contracts import ContractsLoader
+from mockserver.settings import Settings
 
 TOKEN = "s3cret-token"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
@@ -336,3 +341,24 @@ async def test_head_on_state_has_no_body(make_client: ClientFactory) -> None:
 
     assert response.status == 200
     assert await response.read() == b""
+
+
+async def test_later_control_route_wins_over_catch_all(
+    unused_tcp_port_factory: Callable[[], int],
+) -> None:
+    async def devices(request: web.Request) -> web.Response:
+        return web.json_response({"devices": []})
+
+    port = unused_tcp_port_factory()
+    app = build_app(Settings(host="127.0.0.1", port=port))
+    app.router.add_get("/_mock/devices", devices)
+    client = TestClient(TestServer(app, host="127.0.0.1", port=port))
+    await client.start_server()
+    try:
+        response = await client.get("/_mock/devices")
+        body = await response.json()
+    finally:
+        await client.close()
+
+    assert response.status == 200
+    assert body == {"devices": []}
