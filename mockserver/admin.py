@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .apierrors import ApiError
 from .contracts import SCHEMA_DIR
 from .controlinput import (
     InvalidInput,
@@ -109,7 +110,7 @@ async def record_requests(request: web.Request, handler: Route) -> web.StreamRes
     finally:
         duration_ms = (time.perf_counter() - clock) * 1000
         warnings: tuple[str, ...] = ()
-        errors: tuple[Any, ...] = ()
+        errors: tuple[ApiError, ...] = ()
         fault = None
         # Most requests carry no keys, and an empty request skips three lookups.
         if request:

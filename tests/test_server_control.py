@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -17,7 +18,7 @@ from conftest import (
 )
 
 from mockserver.app import build_app
-from mockserver.contracts import ContractsLoader
+from mockserver.contracts import Contracts, ContractsLoader
 from mockserver.settings import Settings
 
 TOKEN = "s3cret-token"
@@ -362,3 +363,28 @@ async def test_later_control_route_wins_over_catch_all(
 
     assert response.status == 200
     assert body == {"devices": []}
+
+
+async def test_ready_answers_while_contracts_compile(
+    make_client: ClientFactory,
+) -> None:
+    release = threading.Event()
+
+    def slow_contracts() -> Contracts:
+        release.wait(timeout=10)
+        return Contracts()
+
+    client = await make_client()
+    session = session_of_client(client)
+    session.contracts = ContractsLoader(slow_contracts)
+    session.contracts.start()
+
+    during = await client.get("/_mock/health/ready")
+    live = await client.get("/_mock/health/live")
+    release.set()
+    await session.contracts.get()
+    after = await client.get("/_mock/health/ready")
+
+    assert during.status == 503
+    assert live.status == 200
+    assert after.status == 200
