@@ -102,17 +102,21 @@ def parse_journal_parameters(
 
 
 def parse_verify_body(document: Mapping[str, object]) -> VerifyRequest:
-    """Parse the JSON body of POST /_mock/verify."""
+    """Parse the JSON body of POST /_mock/verify; a null field takes its default."""
     _reject_unknown(document, _VERIFY_FIELDS, "field")
     query = _parse_filters(document)
-    count = _parse_int("count", document.get("count", 1), minimum=0)
-    mode = document.get("mode", "exact")
+    count_value = document.get("count")
+    count = 1 if count_value is None else _parse_int("count", count_value, minimum=0)
+    mode = document.get("mode")
+    if mode is None:
+        mode = "exact"
     if mode not in MODES:
         raise InvalidInput("mode", f"one of {', '.join(MODES)}", mode)
-    wait = _parse_number("wait", document.get("wait", 0))
+    wait_value = document.get("wait")
+    wait = 0.0 if wait_value is None else _parse_number("wait", wait_value)
     if not 0 <= wait <= MAX_WAIT_SECONDS:
         raise InvalidInput(
-            "wait", f"seconds between 0 and {MAX_WAIT_SECONDS:g}", document["wait"]
+            "wait", f"seconds between 0 and {MAX_WAIT_SECONDS:g}", wait_value
         )
     return VerifyRequest(query, count, mode, wait)
 
@@ -161,8 +165,8 @@ def parse_state_body(document: Mapping[str, object]) -> str:
 
 
 def _parse_filters(values: Mapping[str, object]) -> JournalQuery:
-    since = _parse_time("since", values["since"]) if "since" in values else None
-    until = _parse_time("until", values["until"]) if "until" in values else None
+    since = _parse_optional_time("since", values.get("since"))
+    until = _parse_optional_time("until", values.get("until"))
     if since is not None and until is not None and since > until:
         raise InvalidInput("until", "a time at or after since", values["until"])
     return JournalQuery(
@@ -217,6 +221,10 @@ def _parse_status(value: object) -> int | str | None:
     if not 100 <= value <= 599:
         raise InvalidInput("status", expected, value)
     return value
+
+
+def _parse_optional_time(field: str, value: object) -> int | None:
+    return None if value is None else _parse_time(field, value)
 
 
 def _parse_time(field: str, value: object) -> int:

@@ -100,7 +100,7 @@ class Session:
             result = callback()
             if inspect.isawaitable(result):
                 await result
-        log.info("Session reset; registration is %s", self.store.state)
+        log.info("Session reset, registration is now %s", self.store.state)
 
 
 SESSION = web.AppKey("session", Session)

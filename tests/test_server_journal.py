@@ -346,6 +346,7 @@ async def test_verify_mismatch_answers_422_with_nearest(
         ({"status": "200", "count": 2}, 200),
         ({"role": "config", "count": 4}, 200),
         ({"since": 0, "until": 4_000_000_000, "count": 4}, 200),
+        ({"count": None, "mode": None, "wait": None, "role": None}, 422),
     ],
 )
 async def test_verify_counts(
@@ -435,6 +436,7 @@ async def test_verify_reports_dropped_entries(make_client: ClientFactory) -> Non
         (b"{not json", "body", "a JSON object"),
         (b'"PUT"', "body", "a JSON object"),
         (b'{"mode": "sometimes"}', "mode", "one of exact, at_least, at_most"),
+        (b'{"mode": ""}', "mode", "one of exact, at_least, at_most"),
         (b'{"count": -1}', "count", "an integer of at least 0"),
         (b'{"count": 1.5}', "count", "an integer of at least 0"),
         (b'{"count": true}', "count", "an integer of at least 0"),
