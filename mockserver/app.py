@@ -11,6 +11,7 @@ import ssl
 from aiohttp import web
 
 from . import __version__
+from .admin import add_control_routes
 from .configapi import add_config_routes
 from .errors import SettingsError
 from .session import SESSION, Session, build_session
@@ -27,6 +28,7 @@ def build_app(settings: Settings, session: Session | None = None) -> web.Applica
     app = web.Application()
     app[SESSION] = session
     add_config_routes(app, session)
+    add_control_routes(app)
     app.on_startup.append(_start_contracts)
     return app
 

@@ -123,6 +123,19 @@ def _add_serve_flags(serve: argparse.ArgumentParser) -> None:
         help="make every database write fail with 500 "
         "(MOCKSERVER_FAIL_DATABASE_WRITES=true)",
     )
+    serve.add_argument(
+        "--journal-size",
+        type=int,
+        metavar="ENTRIES",
+        help="maximum number of requests the journal keeps before it drops the oldest "
+        "(MOCKSERVER_JOURNAL_SIZE; 1000)",
+    )
+    serve.add_argument(
+        "--control-token",
+        metavar="TOKEN",
+        help="bearer token that every /_mock/ request except health must send "
+        "(MOCKSERVER_CONTROL_TOKEN; no token)",
+    )
 
 
 def settings_from(
@@ -164,6 +177,8 @@ def settings_from(
     pick("fail_database_writes", "FAIL_DATABASE_WRITES", bool)
     pick("tls_cert", "TLS_CERT")
     pick("tls_key", "TLS_KEY")
+    pick("journal_size", "JOURNAL_SIZE", int)
+    pick("control_token", "CONTROL_TOKEN")
 
     no_auth = args.no_auth
     if no_auth is None and ENV_PREFIX + "NO_AUTH" in env:

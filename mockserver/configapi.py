@@ -11,7 +11,7 @@ from aiohttp import web
 from .apierrors import SUCCESS_TEXT, ApiError, render_api_errors
 from .auth import BasicAuth, add_cors_headers, wants_json
 from .contracts import BodyRejected, UpdateBody, decode_body
-from .session import CONTRACT_WARNINGS, Session, session_of
+from .session import CONTRACT_WARNINGS, REJECTION_ERRORS, Session, session_of
 from .views import (
     BASE_PATH,
     CONFIG_PATH,
@@ -124,6 +124,7 @@ async def _put_registration(request: web.Request, session: Session) -> web.Respo
     try:
         update = await _read_update(request, session)
     except BodyRejected as exc:
+        request[REJECTION_ERRORS] = tuple(exc.errors)
         _log_rejection(request, exc.status, exc.errors)
         return api_errors_response(exc.status, exc.errors, as_json=as_json)
 
@@ -137,6 +138,7 @@ async def _put_registration(request: web.Request, session: Session) -> web.Respo
     if outcome.status == 200:
         return web.Response(text=SUCCESS_TEXT, content_type="text/plain")
     if outcome.status == 400:
+        request[REJECTION_ERRORS] = outcome.errors
         _log_rejection(request, outcome.status, outcome.errors)
     headers = {"Retry-After": "1"} if outcome.status == 503 else None
     return api_errors_response(

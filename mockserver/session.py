@@ -6,18 +6,27 @@ one process can later host several isolated sessions.
 
 from __future__ import annotations
 
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from .apierrors import ApiError
 from .contracts import ContractsLoader
+from .journal import Journal
 from .registration import Database, RegistrationStore
 from .settings import Settings
 
 __all__ = [
     "CONTRACT_WARNINGS",
+    "FAULT_FIRED",
+    "REJECTION_ERRORS",
     "SESSION",
     "ContextServiceConfig",
+    "ReadinessCheck",
+    "ResetCallback",
     "Session",
     "build_session",
     "session_of",
@@ -25,6 +34,17 @@ __all__ = [
 
 # Request key under which handlers leave the contract warnings of a request body.
 CONTRACT_WARNINGS = web.RequestKey("contract_warnings", tuple[str, ...])
+# Request key under which handlers leave the apiErrors of a body they rejected.
+REJECTION_ERRORS = web.RequestKey("rejection_errors", tuple[ApiError, ...])
+# Request key under which the fault-rule engine names the rule that fired.
+FAULT_FIRED = web.RequestKey("fault_fired", str)
+
+# Tells whether one part of the mock is ready to serve.
+ReadinessCheck = Callable[[], bool]
+# Puts one part of the mock back to its initial state. It may be a coroutine function.
+ResetCallback = Callable[[], Awaitable[None] | None]
+
+log = logging.getLogger("mockserver.session")
 
 
 @dataclass(frozen=True)
@@ -40,17 +60,47 @@ class ContextServiceConfig:
 
 @dataclass
 class Session:
-    """One mock instance: settings, registration store and contracts."""
+    """One mock instance: settings, registration store, contracts and journal."""
 
     settings: Settings
     store: RegistrationStore
     contracts: ContractsLoader
     public_url: str
+    journal: Journal = field(default_factory=Journal)
+    # The connectionData that reset() puts back.
+    initial_connection_data: str = ""
+    # Readiness checks by name. The mock is ready when every one returns True.
+    readiness_checks: dict[str, ReadinessCheck] = field(default_factory=dict)
+    # Called by reset() after the registration and the journal, in order.
+    reset_callbacks: list[ResetCallback] = field(default_factory=list)
     service_config: ContextServiceConfig = field(default_factory=ContextServiceConfig)
     # Rendered GET bodies keyed by (version, state, callbackUrl, JSON or not).
     render_cache: dict[tuple[int, str, str | None, bool], bytes] = field(
         default_factory=dict
     )
+
+    def failing_readiness_checks(self) -> list[str]:
+        """Return the names of the readiness checks that do not pass."""
+        failing = []
+        for name, check in self.readiness_checks.items():
+            try:
+                passed = check()
+            except Exception:
+                log.exception("Readiness check %r raised", name)
+                passed = False
+            if not passed:
+                failing.append(name)
+        return failing
+
+    async def reset(self) -> None:
+        """Put the registration, the journal and every registered part back."""
+        self.store.reset(self.initial_connection_data)
+        self.journal.clear()
+        for callback in self.reset_callbacks:
+            result = callback()
+            if inspect.isawaitable(result):
+                await result
+        log.info("Session reset, registration is now %s", self.store.state)
 
 
 SESSION = web.AppKey("session", Session)
@@ -59,12 +109,15 @@ SESSION = web.AppKey("session", Session)
 def build_session(settings: Settings) -> Session:
     """Build a fresh session from ``settings``."""
     database = Database(fail_writes=settings.fail_database_writes)
-    return Session(
+    session = Session(
         settings=settings,
         store=RegistrationStore(database=database),
         contracts=ContractsLoader(),
         public_url=settings.base_url,
+        journal=Journal(settings.journal_size),
     )
+    session.readiness_checks["contracts compiled"] = lambda: session.contracts.is_ready
+    return session
 
 
 def session_of(request: web.Request) -> Session:

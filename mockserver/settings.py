@@ -31,6 +31,8 @@ LogFormat = Literal["text", "json"]
 PROFILES: tuple[Profile, ...] = ("documented", "observed")
 LOG_FORMATS: tuple[LogFormat, ...] = ("text", "json")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# Upper bound of the journal size; an entry takes a few hundred bytes.
+MAX_JOURNAL_SIZE = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,10 @@ class Settings:
     # PEM certificate chain and private key; both set means the server speaks HTTPS.
     tls_cert: str | None = None
     tls_key: str | None = None
+    # Maximum number of requests the journal keeps. Older ones are dropped and counted.
+    journal_size: int = 1000
+    # Bearer token that /_mock/ requests except the health checks must send, or None.
+    control_token: str | None = field(default=None, repr=False)
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -77,6 +83,15 @@ class Settings:
         if self.max_body_size < 1024:
             raise SettingsError(
                 f"max body size {self.max_body_size!r} is too small; use at least 1024"
+            )
+        if not 1 <= self.journal_size <= MAX_JOURNAL_SIZE:
+            raise SettingsError(
+                f"journal size {self.journal_size!r} is out of range "
+                f"1..{MAX_JOURNAL_SIZE}"
+            )
+        if self.control_token is not None and not self.control_token.strip():
+            raise SettingsError(
+                "control token is empty; set a non-empty token or leave it unset"
             )
         if self.public_url is not None:
             check_public_url(self.public_url)

@@ -35,9 +35,7 @@ def contracts() -> Contracts:
 
 def session_of_client(client: TestClient[web.Request, web.Application]) -> Session:
     """Return the session of the server behind ``client``."""
-    app = client.app
-    assert app is not None
-    return app[SESSION]
+    return client.app[SESSION]
 
 
 def update_body(connection_data: str) -> str:
