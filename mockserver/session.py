@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from .contracts import ContractsLoader
+from .devicestore import DeviceStore, SettingsBehaviour
+from .devicesync import DeviceSync
 from .registration import Database, RegistrationStore
 from .settings import Settings
 
@@ -40,12 +42,16 @@ class ContextServiceConfig:
 
 @dataclass
 class Session:
-    """One mock instance: settings, registration store and contracts."""
+    """One mock instance: settings, registration store, devices and contracts."""
 
     settings: Settings
     store: RegistrationStore
     contracts: ContractsLoader
     public_url: str
+    # Loopback base URL of this server, where the sync reaches the simulated devices.
+    internal_url: str
+    devices: DeviceStore
+    device_sync: DeviceSync
     service_config: ContextServiceConfig = field(default_factory=ContextServiceConfig)
     # Rendered GET bodies keyed by (version, state, callbackUrl, JSON or not).
     render_cache: dict[tuple[int, str, str | None, bool], bytes] = field(
@@ -59,12 +65,23 @@ SESSION = web.AppKey("session", Session)
 def build_session(settings: Settings) -> Session:
     """Build a fresh session from ``settings``."""
     database = Database(fail_writes=settings.fail_database_writes)
-    return Session(
+    store = RegistrationStore(database=database)
+    devices = DeviceStore(
+        settings.devices,
+        SettingsBehaviour(settings.device_faults),
+        initial=store.current.connection_data,
+    )
+    session = Session(
         settings=settings,
-        store=RegistrationStore(database=database),
+        store=store,
         contracts=ContractsLoader(),
         public_url=settings.base_url,
+        internal_url=settings.internal_url,
+        devices=devices,
+        device_sync=DeviceSync(devices, lambda: session.internal_url),
     )
+    store.sync = session.device_sync.sync
+    return session
 
 
 def session_of(request: web.Request) -> Session:

@@ -8,6 +8,12 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
+from .deviceconfig import (
+    DEFAULT_DEVICES,
+    DeviceConfig,
+    DeviceFault,
+    check_device_settings,
+)
 from .errors import SettingsError
 
 __all__ = [
@@ -52,6 +58,9 @@ class Settings:
     max_body_size: int = 65536
     # Makes every database write fail with 500, until scenarios script it.
     fail_database_writes: bool = False
+    # The devices the sync pushes connectionData to, and the faults set on them.
+    devices: tuple[DeviceConfig, ...] = DEFAULT_DEVICES
+    device_faults: tuple[DeviceFault, ...] = ()
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -79,6 +88,7 @@ class Settings:
             check_public_url(self.public_url)
         if self.auth and not self.users:
             raise SettingsError("authentication is on but no user is configured")
+        check_device_settings(self.devices, self.device_faults)
 
     @property
     def base_url(self) -> str:
@@ -89,9 +99,26 @@ class Settings:
         return f"http://{host}:{self.port}"
 
     @property
+    def internal_url(self) -> str:
+        """Return the loopback base URL of this server, for requests to itself.
+
+        A wildcard bind address is replaced by the loopback address of its family.
+        """
+        host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(
+            self.host, self.host
+        )
+        return _loopback_url(host, self.port)
+
+    @property
     def is_default_user(self) -> bool:
         """Tell whether the documented default account is the only user."""
         return self.users == ((DEFAULT_USER, DEFAULT_PASSWORD),)
+
+
+def _loopback_url(host: str, port: int) -> str:
+    """Return ``http://host:port``, with an IPv6 address in brackets."""
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
 
 
 def check_public_url(url: str) -> None:
