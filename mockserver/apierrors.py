@@ -20,8 +20,8 @@ class ErrorKind:
 
 
 # Every errorType and message the mock returns. PARTIAL_SUCCESS, the first sentence of
-# its message and the busy message come from Cisco's reference; the device name and
-# reason after that sentence, and the rest of the table, are the mock's own choice
+# its message and the busy message come from Cisco's reference. The device name and
+# reason after that sentence and the rest of the table are the mock's own choice,
 # because the real server's values are not published.
 ERRORS: dict[str, ErrorKind] = {
     "field_required": ErrorKind(
@@ -102,7 +102,7 @@ ERRORS: dict[str, ErrorKind] = {
         "notFound.device",
         "No device named {name} is simulated here. Simulated devices: {known}.",
     ),
-    # A device fault answers with the status its behaviour sets; 500 is nominal.
+    # A device fault responds with the status its behaviour sets, so 500 is nominal.
     "device_update_failed": ErrorKind(
         500,
         "device.updateFailed",

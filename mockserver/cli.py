@@ -144,14 +144,14 @@ def _add_device_flags(serve: argparse.ArgumentParser) -> None:
         "--device-fail",
         action="append",
         metavar="NAME:STATUS",
-        help="make a simulated device answer every update with this HTTP status "
+        help="make a simulated device respond to every update with this HTTP status "
         "(MOCKSERVER_DEVICE_FAIL, separated by commas)",
     )
     serve.add_argument(
         "--device-delay",
         action="append",
         metavar="NAME:SECONDS",
-        help="make a simulated device wait before it answers; longer than its "
+        help="make a simulated device wait before it responds; longer than its "
         "timeout makes the sync time out (MOCKSERVER_DEVICE_DELAY, separated by "
         "commas)",
     )
@@ -159,7 +159,7 @@ def _add_device_flags(serve: argparse.ArgumentParser) -> None:
         "--device-reset",
         action="append",
         metavar="NAME",
-        help="make a simulated device reset the connection instead of answering "
+        help="make a simulated device reset the connection instead of responding "
         "(MOCKSERVER_DEVICE_RESET, separated by commas)",
     )
     serve.add_argument(

@@ -92,7 +92,7 @@ class DeviceAction:
     """What a simulated device does with one update it receives.
 
     The device waits ``delay`` seconds, then either resets the connection (``reset``),
-    or answers ``status``: a 2xx status stores the value, any other status rejects it.
+    or responds with ``status``. A 2xx status stores the value; any other rejects it.
     """
 
     status: int = 200
@@ -113,7 +113,7 @@ class DeviceAction:
 
 @dataclass(frozen=True)
 class DeviceFault:
-    """A fault set by settings: the device ``device`` answers every update with
+    """A fault set by settings: device ``device`` handles every update with
     ``action``."""
 
     device: str

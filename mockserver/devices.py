@@ -1,9 +1,9 @@
 """The device role: CVP, Finesse and SocialMiner simulators and their HTTP endpoints.
 
-``GET /_devices/{name}/contextservice`` returns what a simulated device holds and
+``GET /_devices/{name}/contextservice`` returns what a simulated device stores and
 ``PUT`` delivers an update to it, as the sync does. ``GET /_mock/devices`` returns
 every device's state as JSON. The behaviour on the device store decides how a device
-answers; the settings' ``--device-*`` flags configure the default one.
+responds; the settings' ``--device-*`` flags configure the default one.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ _XML_TYPE = "application/xml"
 
 
 def render_device_state(state: DeviceState) -> str:
-    """Render what a device holds as a deviceContextService document."""
+    """Render the stored state of a device as a deviceContextService document."""
     return (
         "<deviceContextService>"
         f"<name>{escape(state.name)}</name>"
@@ -104,7 +104,9 @@ async def _put_device(request: web.Request) -> web.Response:
         # aiohttp drops this response quietly because the transport is closed.
         return web.Response(status=204)
     if not action.is_accepted:
-        log.info("Device %s answers %d, as its behaviour sets", name, action.status)
+        log.info(
+            "Device %s responds with %d, as its behaviour sets", name, action.status
+        )
         error = ApiError.of("device_update_failed", data=name, name=name)
         return _errors_response(action.status, [error])
 
@@ -199,7 +201,7 @@ def add_device_routes(app: web.Application) -> None:
     app.router.add_get(DEVICE_PATH, _get_device, allow_head=True)
     app.router.add_put(DEVICE_PATH, _put_device)
     app.router.add_get(DEVICES_STATE_PATH, _get_devices_state, allow_head=True)
-    # Cleanup runs after aiohttp has let running requests, and so a running sync,
-    # finish or be cancelled, so no sync ever finds its client session closed early.
+    # aiohttp runs cleanup after every request has finished or been cancelled, so
+    # no running sync finds its client session closed.
     app.on_startup.append(_start_sync)
     app.on_cleanup.append(_close_sync)

@@ -1,4 +1,4 @@
-"""The device simulators' state and the behaviour that decides how a device answers.
+"""The device simulators' state and the behaviour that decides how a device responds.
 
 Each device's state is an immutable ``DeviceState`` snapshot that is replaced in one
 step, so a reader sees a whole old or a whole new device, never a mix.
@@ -29,7 +29,7 @@ log = logging.getLogger("mockserver.devices")
 class DeviceState:
     """One immutable view of a device.
 
-    ``connection_data`` and ``version`` are what the device holds: a simulated device
+    ``connection_data`` and ``version`` are what the device stores: a simulated device
     sets them when it accepts an update, and for an external device the sync records
     the value the device acknowledged. ``sync_count`` counts the sync attempts made to
     the device, ``last_sync_at`` is the end of the latest one (seconds since the
@@ -50,7 +50,7 @@ class DeviceState:
 
 
 class DeviceBehaviour(Protocol):
-    """Decides how a simulated device answers each update it receives.
+    """Decide how a simulated device responds to each update it receives.
 
     ``DeviceStore.behaviour`` holds one; the device endpoint awaits ``on_update`` once
     per PUT, after the body passed its contract and before anything is stored. The
@@ -60,7 +60,7 @@ class DeviceBehaviour(Protocol):
 
     ``device`` is the configured device and ``connection_data`` the value received.
     The method runs on the event loop, so it must not block; it may await. External
-    devices never reach it, because another server answers for them.
+    devices never reach it, because another server plays them.
     """
 
     async def on_update(
@@ -71,7 +71,7 @@ class DeviceBehaviour(Protocol):
 
 
 class SettingsBehaviour:
-    """Answer every update with the fault set for the device in settings, if any."""
+    """Respond to every update with the fault set for the device in settings, if any."""
 
     def __init__(self, faults: Iterable[DeviceFault] = ()) -> None:
         self._actions = {fault.device: fault.action for fault in faults}

@@ -45,7 +45,7 @@ class DeviceSync:
     """Push connectionData to the devices through one shared client session.
 
     ``internal_url`` returns the loopback base URL of this server, where the simulated
-    devices listen; it is read at each sync because the port may be bound late.
+    devices listen. The sync calls it each time because the port may be bound late.
     """
 
     def __init__(self, devices: DeviceStore, internal_url: Callable[[], str]) -> None:
@@ -90,7 +90,7 @@ class DeviceSync:
             if state.connection_data != connection_data
         ]
         if not behind:
-            log.info("Sync skipped: every device holds the value")
+            log.info("Sync skipped: every device already has the value")
             return []
 
         reasons = await asyncio.gather(

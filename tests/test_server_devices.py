@@ -1,4 +1,4 @@
-"""The sync to the devices and every answer of the update API, over real HTTP."""
+"""The sync to the devices and every response of the update API, over real HTTP."""
 
 from __future__ import annotations
 
@@ -73,7 +73,7 @@ async def wait_until_syncing(client: Client) -> None:
 
 
 class FailFirstUpdate:
-    """Device behaviour: ``device`` answers its first update with 500, then 200."""
+    """Device behaviour: ``device`` responds to its first update with 500, then 200."""
 
     def __init__(self, device: str) -> None:
         self.device = device
@@ -223,6 +223,28 @@ async def test_timeout_gives_partial_success(make_client: ClientFactory) -> None
     assert "Device finesse-1: timed out after 0.2 s." in body
     assert state["lastError"] == "timed out after 0.2 s"
     assert state["connectionData"] == ""
+
+
+async def test_timed_out_device_stores_value_later(
+    make_client: ClientFactory,
+) -> None:
+    devices = (DeviceConfig("finesse-1", "finesse", timeout=0.2),)
+    client = await make_client(
+        devices=devices, device_faults=fault("finesse-1", delay=0.4)
+    )
+    first = await put(client, "abc")
+    for _ in range(POLLS):
+        if await device_value(client, "finesse-1") == "abc":
+            break
+        await asyncio.sleep(0.01)
+
+    repeat = await put(client, "abc")
+    state = (await devices_by_name(client))["finesse-1"]
+
+    assert first.status == 201
+    assert repeat.status == 200
+    assert state["connectionData"] == "abc"
+    assert state["syncCount"] == 1, "a device that holds the value gets no request"
 
 
 async def test_reset_gives_partial_success(make_client: ClientFactory) -> None:
@@ -485,7 +507,7 @@ async def wait_until_syncing_at(http: ClientSession, base: str) -> None:
 
 
 async def wait_until_listening(http: ClientSession, base: str) -> None:
-    """Poll a server until it answers; fail after POLLS polls."""
+    """Poll a server until it responds; fail after POLLS polls."""
     for _ in range(POLLS):
         try:
             async with http.get(base + DEVICES_PATH) as response:
