@@ -8,7 +8,6 @@ responds; the settings' ``--device-*`` flags configure the default one.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import socket
@@ -97,7 +96,7 @@ async def _put_device(request: web.Request) -> web.Response:
 
     action = await session.devices.behaviour.on_update(state.config, value)
     if action.delay:
-        await asyncio.sleep(action.delay)
+        await session.devices.delay(action.delay)
     if action.reset:
         log.info("Device %s resets the connection, as its behaviour sets", name)
         _reset_connection(request)
@@ -189,6 +188,12 @@ async def _start_sync(app: web.Application) -> None:
     await app[SESSION].device_sync.start()
 
 
+async def _finish_syncs(app: web.Application) -> None:
+    session = app[SESSION]
+    await session.device_sync.finish()
+    await session.devices.cancel_delays()
+
+
 async def _close_sync(app: web.Application) -> None:
     await app[SESSION].device_sync.close()
 
@@ -201,7 +206,8 @@ def add_device_routes(app: web.Application) -> None:
     app.router.add_get(DEVICE_PATH, _get_device, allow_head=True)
     app.router.add_put(DEVICE_PATH, _put_device)
     app.router.add_get(DEVICES_STATE_PATH, _get_devices_state, allow_head=True)
-    # aiohttp runs cleanup after every request has finished or been cancelled, so
-    # no running sync finds its client session closed.
+    # aiohttp calls the shutdown hooks after it stopped accepting connections and
+    # before it waits for running requests, and the cleanup hooks after that wait.
     app.on_startup.append(_start_sync)
+    app.on_shutdown.append(_finish_syncs)
     app.on_cleanup.append(_close_sync)

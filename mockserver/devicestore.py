@@ -6,12 +6,13 @@ step, so a reader sees a whole old or a whole new device, never a mix.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from .deviceconfig import DeviceAction, DeviceConfig, DeviceFault
 
@@ -101,6 +102,8 @@ class DeviceStore:
             device.name: DeviceState(device, connection_data=initial)
             for device in devices
         }
+        # Request handlers waiting in delay(), so that shutdown can end them.
+        self._waiting: set[asyncio.Task[Any]] = set()
 
     @property
     def configs(self) -> tuple[DeviceConfig, ...]:
@@ -141,6 +144,31 @@ class DeviceStore:
             changes["connection_data"] = connection_data
             changes["version"] = state.version + 1
         self._states[name] = dataclasses.replace(state, **changes)  # type: ignore[arg-type]
+
+    async def delay(self, seconds: float) -> None:
+        """Wait ``seconds`` before a device responds; cancel_delays() can end it."""
+        task = asyncio.current_task()
+        if task is None:
+            await asyncio.sleep(seconds)
+            return
+        self._waiting.add(task)
+        try:
+            await asyncio.sleep(seconds)
+        finally:
+            self._waiting.discard(task)
+
+    async def cancel_delays(self) -> None:
+        """Cancel every request handler waiting in delay() and wait until it ends.
+
+        aiohttp waits for the handler of a closed connection at shutdown, up to its
+        shutdown timeout, although no client reads the response any more.
+        """
+        waiting = list(self._waiting)
+        for task in waiting:
+            task.cancel()
+        if waiting:
+            log.info("Cancelled %d delayed device responses", len(waiting))
+            await asyncio.gather(*waiting, return_exceptions=True)
 
     def __repr__(self) -> str:
         return f"<DeviceStore {', '.join(self._states)}>"

@@ -52,6 +52,7 @@ class DeviceSync:
         self.devices = devices
         self._internal_url = internal_url
         self._client: aiohttp.ClientSession | None = None
+        self._running: set[asyncio.Task[list[SyncFailure]]] = set()
 
     async def start(self) -> None:
         """Open the client session; call on application startup."""
@@ -65,6 +66,24 @@ class DeviceSync:
             # fires once per sync. aiohttp 3.14 has no public switch for this.
             client._retry_connection = False
             self._client = client
+
+    async def finish(self) -> None:
+        """Wait for running syncs; call on application shutdown.
+
+        Every device request has a timeout, so a sync ends within the largest one. A
+        sync still running after that, plus one second, is cancelled.
+        """
+        running = list(self._running)
+        if not running:
+            return
+        limit = max((device.timeout for device in self.devices.configs), default=0.0)
+        log.info("Waiting up to %g s for %d running syncs", limit + 1, len(running))
+        _, late = await asyncio.wait(running, timeout=limit + 1)
+        for task in late:
+            task.cancel()
+        if late:
+            log.warning("Cancelled %d syncs that outlived their timeouts", len(late))
+            await asyncio.gather(*late, return_exceptions=True)
 
     async def close(self) -> None:
         """Close the client session; call on application cleanup."""
@@ -83,7 +102,17 @@ class DeviceSync:
         return base.rstrip("/") + device_path(device.name)
 
     async def sync(self, connection_data: str) -> list[SyncFailure]:
-        """Send ``connection_data`` to every device behind it; return the failures."""
+        """Send ``connection_data`` to every device behind it; return the failures.
+
+        The sync runs as a task of its own so that finish() can wait for it even when
+        the client of the update has gone. Cancelling the caller cancels it too.
+        """
+        task = asyncio.create_task(self._sync(connection_data))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        return await task
+
+    async def _sync(self, connection_data: str) -> list[SyncFailure]:
         behind = [
             state.config
             for state in self.devices.states

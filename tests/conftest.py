@@ -50,6 +50,15 @@ def update_body(connection_data: str) -> str:
     )
 
 
+class _ServerAsDeployed(TestServer):
+    """A TestServer that keeps running a handler whose client has gone, as
+    ``mockserver serve`` does; aiohttp's TestServer cancels it."""
+
+    async def _make_runner(self, **kwargs: Any) -> web.BaseRunner:
+        kwargs["handler_cancellation"] = False
+        return await super()._make_runner(**kwargs)
+
+
 @pytest.fixture
 async def make_client(
     unused_tcp_port_factory: Callable[[], int], contracts: Contracts
@@ -83,7 +92,7 @@ async def make_client(
         )
         app = build_app(settings)
         app.on_response_prepare.append(check_contract)
-        server = TestServer(app, host="127.0.0.1", port=port)
+        server = _ServerAsDeployed(app, host="127.0.0.1", port=port)
         client = TestClient(server, headers=ADMIN if credentials else None)
         await client.start_server()
         clients.append(client)

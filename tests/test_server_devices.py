@@ -23,6 +23,7 @@ from conftest import (
 )
 
 from mockserver.deviceconfig import DeviceAction, DeviceConfig, DeviceFault
+from mockserver.devicestore import DeviceBehaviour
 
 Client = TestClient[web.Request, web.Application]
 ServerFactory = Callable[..., Awaitable[TestServer]]
@@ -70,6 +71,37 @@ async def wait_until_syncing(client: Client) -> None:
             return
         await asyncio.sleep(0.01)
     pytest.fail("the sync never started")
+
+
+class RecordingBehaviour:
+    """Device behaviour that records which devices got an update, then delegates."""
+
+    def __init__(self, inner: DeviceBehaviour) -> None:
+        self.inner = inner
+        self.calls: list[str] = []
+        self._called = asyncio.Event()
+
+    async def on_update(
+        self, device: DeviceConfig, connection_data: str
+    ) -> DeviceAction:
+        self.calls.append(device.name)
+        self._called.set()
+        return await self.inner.on_update(device, connection_data)
+
+    async def wait_for_calls(self, count: int) -> None:
+        """Wait until devices got ``count`` updates in all; fail after 5 s."""
+        async with asyncio.timeout(5):
+            while len(self.calls) < count:
+                self._called.clear()
+                await self._called.wait()
+
+
+def record_calls(client: Client) -> RecordingBehaviour:
+    """Wrap the device behaviour of ``client``'s server in a RecordingBehaviour."""
+    devices = session_of_client(client).devices
+    recorder = RecordingBehaviour(devices.behaviour)
+    devices.behaviour = recorder
+    return recorder
 
 
 class FailFirstUpdate:
@@ -249,17 +281,7 @@ async def test_timed_out_device_stores_value_later(
 
 async def test_reset_gives_partial_success(make_client: ClientFactory) -> None:
     client = await make_client(device_faults=fault("cvp-1", reset=True))
-    behaviour = session_of_client(client).devices.behaviour
-    calls: list[str] = []
-
-    class CountingBehaviour:
-        async def on_update(
-            self, device: DeviceConfig, connection_data: str
-        ) -> DeviceAction:
-            calls.append(device.name)
-            return await behaviour.on_update(device, connection_data)
-
-    session_of_client(client).devices.behaviour = CountingBehaviour()
+    recorder = record_calls(client)
 
     response = await put(client, "abc")
     body = await response.text()
@@ -269,7 +291,7 @@ async def test_reset_gives_partial_success(make_client: ClientFactory) -> None:
     assert "Device cvp-1: connection reset" in body
     assert devices["cvp-1"]["lastError"].startswith("connection reset")
     assert devices["cvp-1"]["connectionData"] == ""
-    assert sorted(calls) == sorted(NAMES), "each device gets exactly one request"
+    assert sorted(recorder.calls) == sorted(NAMES), "one request per device"
 
 
 async def test_refused_connection_gives_partial_success(
@@ -407,8 +429,9 @@ async def test_cancelled_sync_leaves_store_usable(make_client: ClientFactory) ->
 async def test_shutdown_lets_running_sync_finish(make_client: ClientFactory) -> None:
     client = await make_client(device_faults=fault("socialminer-1", delay=0.5))
     session = session_of_client(client)
+    recorder = record_calls(client)
     update = asyncio.create_task(put(client, "abc"))
-    await wait_until_syncing(client)
+    await recorder.wait_for_calls(3)
 
     await client.server.close()
     response = await update
@@ -481,29 +504,44 @@ def pending_tasks() -> list[asyncio.Task[Any]]:
 
 
 async def test_shutdown_cancels_abandoned_sync(make_client: ClientFactory) -> None:
-    client = await make_client(device_faults=fault("cvp-1", delay=30.0))
+    devices = (
+        DeviceConfig("cvp-1", "cvp", timeout=0.5),
+        DeviceConfig("finesse-1", "finesse"),
+    )
+    client = await make_client(devices=devices, device_faults=fault("cvp-1", delay=30))
     session = session_of_client(client)
+    recorder = record_calls(client)
     abandoned = asyncio.create_task(put(client, "abc"))
-    await wait_until_syncing(client)
+    await recorder.wait_for_calls(2)
     abandoned.cancel()
     with pytest.raises(asyncio.CancelledError):
         await abandoned
-    await client.server.close()
+
+    # aiohttp would wait up to 60 s for the device that delays 30 s.
+    await asyncio.wait_for(client.server.close(), timeout=10)
 
     assert pending_tasks() == []
     assert session.store.is_busy is False
     assert session.device_sync.is_open is False
     assert session.store.current.connection_data == "abc"
+    assert [state.connection_data for state in session.devices.states] == ["", "abc"]
+    assert [state.last_error for state in session.devices.states] == [
+        "timed out after 0.5 s",
+        None,
+    ]
 
 
-async def wait_until_syncing_at(http: ClientSession, base: str) -> None:
-    """Poll a server's /_mock/devices until a sync runs; fail after POLLS polls."""
+async def wait_until_in_sync(http: ClientSession, base: str, names: list[str]) -> None:
+    """Poll a server's /_mock/devices until the devices ``names`` are in sync while
+    a sync still runs; fail after POLLS polls."""
     for _ in range(POLLS):
         async with http.get(base + DEVICES_PATH) as response:
-            if (await response.json())["syncing"]:
-                return
+            document = await response.json()
+        in_sync = [device["name"] for device in document["devices"] if device["inSync"]]
+        if document["syncing"] and in_sync == names:
+            return
         await asyncio.sleep(0.01)
-    pytest.fail("the sync never started")
+    pytest.fail(f"devices {names} never got in sync during a sync")
 
 
 async def wait_until_listening(http: ClientSession, base: str) -> None:
@@ -542,7 +580,7 @@ async def test_sigterm_lets_running_sync_finish(
             update = asyncio.create_task(
                 http.put(base + REGISTRATION_PATH, data=update_body("abc"), headers=XML)
             )
-            await wait_until_syncing_at(http, base)
+            await wait_until_in_sync(http, base, ["cvp-1", "socialminer-1"])
             process.send_signal(signal.SIGTERM)
             response = await update
             status = response.status
