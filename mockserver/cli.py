@@ -136,9 +136,9 @@ def _add_device_flags(serve: argparse.ArgumentParser) -> None:
         "--device",
         action="append",
         metavar="NAME:TYPE[=URL]",
-        help=f"a device the sync updates, of type {', '.join(DEVICE_TYPES)}; with URL "
-        "it is an external server's base URL; repeat for more (MOCKSERVER_DEVICES, "
-        f"separated by commas; default {default_names})",
+        help=f"a device the sync updates, of type {', '.join(DEVICE_TYPES)}; with "
+        "=URL, the server at that base URL plays it; repeat for more "
+        f"(MOCKSERVER_DEVICES, separated by commas; default {default_names})",
     )
     serve.add_argument(
         "--device-fail",

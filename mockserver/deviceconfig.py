@@ -164,19 +164,26 @@ def parse_device_timeout(text: str) -> tuple[str | None, float]:
 def check_device_settings(
     devices: Iterable[DeviceConfig], faults: Iterable[DeviceFault]
 ) -> None:
-    """Raise SettingsError for duplicate device names or faults on unknown devices."""
-    names: set[str] = set()
+    """Raise SettingsError for duplicate device names, or for faults on devices that
+    are not configured or are played by an external server."""
+    by_name: dict[str, DeviceConfig] = {}
     for device in devices:
-        if device.name in names:
+        if device.name in by_name:
             raise SettingsError(
                 f"device {device.name!r} is configured twice; give each a unique name"
             )
-        names.add(device.name)
+        by_name[device.name] = device
     for fault in faults:
-        if fault.device not in names:
+        target = by_name.get(fault.device)
+        if target is None:
             raise SettingsError(
                 f"a fault names device {fault.device!r}, which is not configured; "
-                f"configured devices: {', '.join(sorted(names)) or '(none)'}"
+                f"configured devices: {', '.join(sorted(by_name)) or '(none)'}"
+            )
+        if target.is_external:
+            raise SettingsError(
+                f"a fault names device {fault.device!r}, which the server at "
+                f"{target.url} plays; faults apply only to simulated devices"
             )
 
 

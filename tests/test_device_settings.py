@@ -39,9 +39,10 @@ def test_flags_set_devices_and_faults() -> None:
     result = settings(
         "--device=a:cvp",
         "--device=b:finesse=http://127.0.0.1:9000",
+        "--device=c:socialminer",
         "--device-fail=a:503",
         "--device-delay=a:1.5",
-        "--device-reset=b",
+        "--device-reset=c",
         "--device-timeout=2",
         "--device-timeout=a:0.5",
     )
@@ -49,10 +50,11 @@ def test_flags_set_devices_and_faults() -> None:
     assert result.devices == (
         DeviceConfig("a", "cvp", timeout=0.5),
         DeviceConfig("b", "finesse", "http://127.0.0.1:9000", timeout=2.0),
+        DeviceConfig("c", "socialminer", timeout=2.0),
     )
     assert result.device_faults == (
         DeviceFault("a", DeviceAction(status=503, delay=1.5)),
-        DeviceFault("b", DeviceAction(reset=True)),
+        DeviceFault("c", DeviceAction(reset=True)),
     )
 
 
@@ -113,6 +115,10 @@ def test_timeout_applies_to_default_devices() -> None:
             "names device 'nobody', which is not configured",
         ),
         (["--device-reset=nobody"], "names device 'nobody', which is not configured"),
+        (
+            ["--device=a:cvp=http://127.0.0.1:9", "--device-fail=a:500"],
+            "names device 'a', which the server at http://127.0.0.1:9 plays",
+        ),
     ],
     ids=[
         "missing-type",
@@ -129,6 +135,7 @@ def test_timeout_applies_to_default_devices() -> None:
         "zero-timeout",
         "timeout-unknown-device",
         "reset-unknown-device",
+        "fault-on-external-device",
     ],
 )
 def test_invalid_device_setting_is_rejected(flags: list[str], message: str) -> None:
