@@ -91,7 +91,8 @@ async def _put_device(request: web.Request) -> web.Response:
     try:
         value = await _read_device_update(request, session)
     except BodyRejected as exc:
-        log.warning("Device %s rejected an invalid update body", name)
+        reasons = "; ".join(error.error_message for error in exc.errors)
+        log.warning("Device %s rejected an update body: %s", name, reasons)
         return _errors_response(exc.status, exc.errors)
 
     action = await session.devices.behaviour.on_update(state.config, value)
@@ -106,6 +107,9 @@ async def _put_device(request: web.Request) -> web.Response:
         log.info(
             "Device %s responds with %d, as its behaviour sets", name, action.status
         )
+        if action.status == 304:
+            # A 304 response must not have a body (RFC 9110 section 15.4.5).
+            return web.Response(status=304)
         error = ApiError.of("device_update_failed", data=name, name=name)
         return _errors_response(action.status, [error])
 

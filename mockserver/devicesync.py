@@ -104,8 +104,8 @@ class DeviceSync:
     async def sync(self, connection_data: str) -> list[SyncFailure]:
         """Send ``connection_data`` to every device behind it; return the failures.
 
-        The sync runs as a task of its own so that finish() can wait for it even when
-        the client of the update has gone. Cancelling the caller cancels it too.
+        The sync runs as a task of its own, which finish() waits for at shutdown.
+        Cancelling the caller cancels the sync too.
         """
         task = asyncio.create_task(self._sync(connection_data))
         self._running.add(task)
