@@ -51,8 +51,11 @@ def update_body(connection_data: str) -> str:
 
 
 class _ServerAsDeployed(TestServer):
-    """A TestServer that keeps running a handler whose client has gone, as
-    ``mockserver serve`` does; aiohttp's TestServer cancels it."""
+    """A TestServer that keeps running a handler whose client has gone.
+
+    ``mockserver serve`` keeps aiohttp's default for this, but aiohttp's TestServer
+    cancels such a handler.
+    """
 
     async def _make_runner(self, **kwargs: Any) -> web.BaseRunner:
         kwargs["handler_cancellation"] = False
