@@ -600,3 +600,45 @@ async def test_sigterm_lets_running_sync_finish(
     assert "Warning" not in stderr
     assert "Unclosed" not in stderr
     assert "Task was destroyed" not in stderr
+
+
+async def test_sync_reaches_devices_on_any_free_port() -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "mockserver",
+        "serve",
+        "--port=0",
+        "--no-auth",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert process.stderr is not None
+        async with asyncio.timeout(20):
+            line = ""
+            while "listening on" not in line:
+                line = (await process.stderr.readline()).decode()
+                assert line, "the server exited before it listened"
+        base = line.split("listening on ", 1)[1].split(";", 1)[0]
+        async with ClientSession() as http:
+            async with http.put(
+                base + REGISTRATION_PATH, data=update_body("abc"), headers=XML
+            ) as response:
+                status = response.status
+            async with http.get(base + DEVICES_PATH) as response:
+                devices = (await response.json())["devices"]
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.communicate(), 30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+    assert not base.endswith(":0")
+    assert status == 200
+    assert [device["url"] for device in devices] == [
+        f"{base}/_devices/{name}/contextservice" for name in NAMES
+    ]
+    assert [device["connectionData"] for device in devices] == ["abc"] * 3
+    assert process.returncode == 0
