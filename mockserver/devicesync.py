@@ -44,8 +44,8 @@ def render_device_update(connection_data: str) -> str:
 class DeviceSync:
     """Push connectionData to the devices through one shared client session.
 
-    ``internal_url`` returns the loopback base URL of this server, where the simulated
-    devices listen. The sync calls it each time because the port may be bound late.
+    ``internal_url`` returns the base URL at which this server reaches itself, where
+    the simulated devices listen. The sync calls it each time because the port may be bound late.
     """
 
     def __init__(self, devices: DeviceStore, internal_url: Callable[[], str]) -> None:

@@ -48,7 +48,7 @@ class Session:
     store: RegistrationStore
     contracts: ContractsLoader
     public_url: str
-    # Loopback base URL of this server, where the sync reaches the simulated devices.
+    # Base URL at which this server reaches itself, and so its simulated devices.
     internal_url: str
     devices: DeviceStore
     device_sync: DeviceSync

@@ -100,14 +100,15 @@ class Settings:
 
     @property
     def internal_url(self) -> str:
-        """Return the loopback base URL of this server, for requests to itself.
+        """Return the base URL at which this server reaches itself.
 
-        A wildcard bind address is replaced by the loopback address of its family.
+        This is the bind address, with a wildcard address replaced by the loopback
+        address of its family.
         """
         host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(
             self.host, self.host
         )
-        return _loopback_url(host, self.port)
+        return _http_url(host, self.port)
 
     @property
     def is_default_user(self) -> bool:
@@ -115,7 +116,7 @@ class Settings:
         return self.users == ((DEFAULT_USER, DEFAULT_PASSWORD),)
 
 
-def _loopback_url(host: str, port: int) -> str:
+def _http_url(host: str, port: int) -> str:
     """Return ``http://host:port``, with an IPv6 address in brackets."""
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}"
