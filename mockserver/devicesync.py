@@ -45,7 +45,8 @@ class DeviceSync:
     """Push connectionData to the devices through one shared client session.
 
     ``internal_url`` returns the base URL at which this server reaches itself, where
-    the simulated devices listen. The sync calls it each time because the port may be bound late.
+    the simulated devices listen. The sync calls it each time because the port may
+    be bound late.
     """
 
     def __init__(self, devices: DeviceStore, internal_url: Callable[[], str]) -> None:
