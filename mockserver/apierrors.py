@@ -19,9 +19,10 @@ class ErrorKind:
     message: str
 
 
-# Every errorType and message the mock returns. PARTIAL_SUCCESS, its message and the
-# busy message come from Cisco's reference. The real server's other values are not
-# published, so the rest are the mock's own choice.
+# Every errorType and message the mock returns. PARTIAL_SUCCESS, the first sentence of
+# its message and the busy message come from Cisco's reference. The device name and
+# reason after that sentence and the rest of the table are the mock's own choice,
+# because the real server's values are not published.
 ERRORS: dict[str, ErrorKind] = {
     "field_required": ErrorKind(
         400, "invalidInput.fieldRequired", "The field {field} is required."
@@ -88,12 +89,24 @@ ERRORS: dict[str, ErrorKind] = {
     "partial_success": ErrorKind(
         201,
         "PARTIAL_SUCCESS",
-        "Configuration update failed for one or more devices.",
+        "Configuration update failed for one or more devices. "
+        "Device {device}: {reason}.",
     ),
     "database_failure": ErrorKind(
         500,
         "DATABASE_ERROR",
         "The configuration update to the database failed; nothing was changed.",
+    ),
+    "device_not_found": ErrorKind(
+        404,
+        "notFound.device",
+        "No device named {name} is simulated here. Simulated devices: {known}.",
+    ),
+    # A device fault responds with the status its behaviour sets, so 500 is nominal.
+    "device_update_failed": ErrorKind(
+        500,
+        "device.updateFailed",
+        "Device {name} rejected the update, as its behaviour sets.",
     ),
     "busy": ErrorKind(
         503,

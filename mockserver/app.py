@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import signal
 import socket
@@ -13,6 +14,7 @@ from aiohttp import web
 from . import __version__
 from .admin import add_control_routes
 from .configapi import add_config_routes
+from .devices import add_device_routes
 from .errors import SettingsError
 from .session import SESSION, Session, build_session
 from .settings import DEFAULT_PASSWORD, Settings
@@ -29,6 +31,7 @@ def build_app(settings: Settings, session: Session | None = None) -> web.Applica
     app[SESSION] = session
     add_config_routes(app, session)
     add_control_routes(app)
+    add_device_routes(app)
     app.on_startup.append(_start_contracts)
     return app
 
@@ -65,6 +68,7 @@ async def run_server(settings: Settings) -> None:
         port = _bound_port(runner, settings.port)
         if settings.public_url is None and port != settings.port:
             session.public_url = settings.base_url.rsplit(":", 1)[0] + f":{port}"
+        session.internal_url = dataclasses.replace(settings, port=port).internal_url
         _log_startup(settings, session, port)
         await stop.wait()
         log.info("Stopping")
@@ -122,3 +126,11 @@ def _log_startup(settings: Settings, session: Session, port: int) -> None:
         auth,
         "on" if settings.cors else "off",
     )
+    for device in session.devices.configs:
+        log.info(
+            "Device %s (%s) at %s, timeout %g s",
+            device.name,
+            device.type,
+            session.device_sync.url_of(device),
+            device.timeout,
+        )

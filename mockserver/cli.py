@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import re
 import sys
@@ -11,6 +12,18 @@ from collections.abc import Mapping, Sequence
 
 from . import __version__
 from .app import run_server
+from .deviceconfig import (
+    DEFAULT_DEVICE_TIMEOUT,
+    DEFAULT_DEVICES,
+    DEVICE_TYPES,
+    DeviceAction,
+    DeviceConfig,
+    DeviceFault,
+    parse_device,
+    parse_device_delay,
+    parse_device_status,
+    parse_device_timeout,
+)
 from .errors import SettingsError
 from .log import configure_logging
 from .settings import (
@@ -136,6 +149,48 @@ def _add_serve_flags(serve: argparse.ArgumentParser) -> None:
         help="bearer token that every /_mock/ request except health must send "
         "(MOCKSERVER_CONTROL_TOKEN; no token)",
     )
+    _add_device_flags(serve)
+
+
+def _add_device_flags(serve: argparse.ArgumentParser) -> None:
+    default_names = ", ".join(device.name for device in DEFAULT_DEVICES)
+    serve.add_argument(
+        "--device",
+        action="append",
+        metavar="NAME:TYPE[=URL]",
+        help=f"a device the sync updates, of type {', '.join(DEVICE_TYPES)}; with "
+        "=URL, the server at that base URL plays it; repeat for more "
+        f"(MOCKSERVER_DEVICES, separated by commas; default {default_names})",
+    )
+    serve.add_argument(
+        "--device-fail",
+        action="append",
+        metavar="NAME:STATUS",
+        help="make a simulated device respond to every update with this HTTP status "
+        "(MOCKSERVER_DEVICE_FAIL, separated by commas)",
+    )
+    serve.add_argument(
+        "--device-delay",
+        action="append",
+        metavar="NAME:SECONDS",
+        help="make a simulated device wait before it responds; longer than its "
+        "timeout makes the sync time out (MOCKSERVER_DEVICE_DELAY, separated by "
+        "commas)",
+    )
+    serve.add_argument(
+        "--device-reset",
+        action="append",
+        metavar="NAME",
+        help="make a simulated device reset the connection instead of responding "
+        "(MOCKSERVER_DEVICE_RESET, separated by commas)",
+    )
+    serve.add_argument(
+        "--device-timeout",
+        action="append",
+        metavar="[NAME:]SECONDS",
+        help="seconds the sync waits for every device, or for device NAME "
+        f"(MOCKSERVER_DEVICE_TIMEOUT, separated by commas; {DEFAULT_DEVICE_TIMEOUT:g})",
+    )
 
 
 def settings_from(
@@ -193,7 +248,60 @@ def settings_from(
         ]
     if users:
         values["users"] = parse_users(users)
+    values.update(_device_settings(args, env))
     return Settings(**values)  # type: ignore[arg-type]
+
+
+def _list_setting(
+    args: argparse.Namespace, env: Mapping[str, str], name: str, env_key: str
+) -> list[str]:
+    """Return a repeatable flag's values, or the comma-separated variable's items."""
+    flag: list[str] | None = getattr(args, name)
+    if flag is not None:
+        return flag
+    raw = env.get(ENV_PREFIX + env_key, "")
+    return [item for item in re.split(r"[,\s]+", raw) if item]
+
+
+def _device_settings(
+    args: argparse.Namespace, env: Mapping[str, str]
+) -> dict[str, object]:
+    """Build the devices and device faults from the --device-* flags and variables."""
+    devices: tuple[DeviceConfig, ...] = DEFAULT_DEVICES
+    specs = _list_setting(args, env, "device", "DEVICES")
+    if specs:
+        devices = tuple(parse_device(spec) for spec in specs)
+
+    for text in _list_setting(args, env, "device_timeout", "DEVICE_TIMEOUT"):
+        target, seconds = parse_device_timeout(text)
+        if target is not None and all(device.name != target for device in devices):
+            raise SettingsError(
+                f"device timeout {text!r} names device {target!r}, which is not "
+                "configured; add it with --device first"
+            )
+        devices = tuple(
+            dataclasses.replace(device, timeout=seconds)
+            if target in (None, device.name)
+            else device
+            for device in devices
+        )
+
+    actions: dict[str, DeviceAction] = {}
+
+    def change(name: str, **fields: object) -> None:
+        action = actions.get(name, DeviceAction())
+        actions[name] = dataclasses.replace(action, **fields)  # type: ignore[arg-type]
+
+    for text in _list_setting(args, env, "device_fail", "DEVICE_FAIL"):
+        name, status = parse_device_status(text)
+        change(name, status=status)
+    for text in _list_setting(args, env, "device_delay", "DEVICE_DELAY"):
+        name, delay = parse_device_delay(text)
+        change(name, delay=delay)
+    for name in _list_setting(args, env, "device_reset", "DEVICE_RESET"):
+        change(name, reset=True)
+    faults = tuple(DeviceFault(name, action) for name, action in actions.items())
+    return {"devices": devices, "device_faults": faults}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

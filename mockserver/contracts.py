@@ -40,6 +40,7 @@ XSD_FILES = {
     "apiErrors": "apiErrors.xsd",
     "contextServiceConfig": "contextServiceConfig.xsd",
     "contextServiceRegistration": "contextServiceRegistration.xsd",
+    "deviceContextService": "deviceContextService.xsd",
 }
 UPDATE_XSD = "contextServiceRegistration-update.xsd"
 UPDATE_JSON_SCHEMA = "contextServiceRegistration-update.schema.json"

@@ -192,7 +192,13 @@ class RegistrationStore:
             )
         failures = await self.sync(value)
         errors = tuple(
-            ApiError.of("partial_success", data=failure.device) for failure in failures
+            ApiError.of(
+                "partial_success",
+                data=failure.device,
+                device=failure.device,
+                reason=failure.reason,
+            )
+            for failure in failures
         )
         return UpdateOutcome(201 if errors else 200, errors, changed)
 

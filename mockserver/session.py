@@ -15,6 +15,8 @@ from aiohttp import web
 
 from .apierrors import ApiError
 from .contracts import ContractsLoader
+from .devicestore import DeviceStore, SettingsBehaviour
+from .devicesync import DeviceSync
 from .journal import Journal
 from .registration import Database, RegistrationStore
 from .settings import Settings
@@ -60,12 +62,16 @@ class ContextServiceConfig:
 
 @dataclass
 class Session:
-    """One mock instance: settings, registration store, contracts and journal."""
+    """One mock instance: settings, registration store, devices, contracts, journal."""
 
     settings: Settings
     store: RegistrationStore
     contracts: ContractsLoader
     public_url: str
+    # Base URL at which this server reaches itself, and so its simulated devices.
+    internal_url: str
+    devices: DeviceStore
+    device_sync: DeviceSync
     journal: Journal = field(default_factory=Journal)
     # The connectionData that reset() puts back.
     initial_connection_data: str = ""
@@ -109,13 +115,23 @@ SESSION = web.AppKey("session", Session)
 def build_session(settings: Settings) -> Session:
     """Build a fresh session from ``settings``."""
     database = Database(fail_writes=settings.fail_database_writes)
+    store = RegistrationStore(database=database)
+    devices = DeviceStore(
+        settings.devices,
+        SettingsBehaviour(settings.device_faults),
+        initial=store.current.connection_data,
+    )
     session = Session(
         settings=settings,
-        store=RegistrationStore(database=database),
+        store=store,
         contracts=ContractsLoader(),
         public_url=settings.base_url,
+        internal_url=settings.internal_url,
+        devices=devices,
+        device_sync=DeviceSync(devices, lambda: session.internal_url),
         journal=Journal(settings.journal_size),
     )
+    store.sync = session.device_sync.sync
     session.readiness_checks["contracts compiled"] = lambda: session.contracts.is_ready
     return session
 

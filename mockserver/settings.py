@@ -8,6 +8,12 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
+from .deviceconfig import (
+    DEFAULT_DEVICES,
+    DeviceConfig,
+    DeviceFault,
+    check_device_settings,
+)
 from .errors import SettingsError
 
 __all__ = [
@@ -61,6 +67,9 @@ class Settings:
     journal_size: int = 1000
     # Bearer token that /_mock/ requests except the health checks must send, or None.
     control_token: str | None = field(default=None, repr=False)
+    # The devices the sync pushes connectionData to, and the faults set on them.
+    devices: tuple[DeviceConfig, ...] = DEFAULT_DEVICES
+    device_faults: tuple[DeviceFault, ...] = ()
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -104,14 +113,14 @@ class Settings:
                 raise SettingsError(f"TLS file {path!r} does not exist")
         if self.auth and not self.users:
             raise SettingsError("authentication is on but no user is configured")
+        check_device_settings(self.devices, self.device_faults)
 
     @property
     def base_url(self) -> str:
         """Return the public base URL without a trailing slash."""
         if self.public_url is not None:
             return self.public_url.rstrip("/")
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{self.scheme}://{host}:{self.port}"
+        return _base_url(self.scheme, self.host, self.port)
 
     @property
     def scheme(self) -> str:
@@ -119,9 +128,27 @@ class Settings:
         return "https" if self.tls_cert is not None else "http"
 
     @property
+    def internal_url(self) -> str:
+        """Return the base URL at which this server reaches itself.
+
+        This is the bind address, with a wildcard address replaced by the loopback
+        address of its family.
+        """
+        host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(
+            self.host, self.host
+        )
+        return _base_url(self.scheme, host, self.port)
+
+    @property
     def is_default_user(self) -> bool:
         """Tell whether the documented default account is the only user."""
         return self.users == ((DEFAULT_USER, DEFAULT_PASSWORD),)
+
+
+def _base_url(scheme: str, host: str, port: int) -> str:
+    """Return ``scheme://host:port``, with an IPv6 address in brackets."""
+    shown = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{shown}:{port}"
 
 
 def check_public_url(url: str) -> None:

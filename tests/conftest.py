@@ -47,6 +47,18 @@ def update_body(connection_data: str) -> str:
     )
 
 
+class _ServerAsDeployed(TestServer):
+    """A TestServer that keeps running a handler whose client has gone.
+
+    ``mockserver serve`` keeps aiohttp's default for this, but aiohttp's TestServer
+    cancels such a handler.
+    """
+
+    async def _make_runner(self, **kwargs: Any) -> web.BaseRunner:
+        kwargs["handler_cancellation"] = False
+        return await super()._make_runner(**kwargs)
+
+
 @pytest.fixture
 async def make_client(
     unused_tcp_port_factory: Callable[[], int], contracts: Contracts
@@ -82,7 +94,7 @@ async def make_client(
         # Compiling the XSDs takes a while; every server shares one compiled set.
         app[SESSION].contracts = ContractsLoader(lambda: contracts)
         app.on_response_prepare.append(check_contract)
-        server = TestServer(app, host="127.0.0.1", port=port)
+        server = _ServerAsDeployed(app, host="127.0.0.1", port=port)
         client = TestClient(server, headers=ADMIN if credentials else None)
         await client.start_server()
         clients.append(client)

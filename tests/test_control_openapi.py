@@ -247,7 +247,8 @@ async def test_verify_mismatch_matches_documented_422(
 
     assert response.status == 422
     await check_documented(operation, response, "POST /_mock/verify mismatch")
-    assert len((await response.json())["nearest"]) == 1
+    # The journal holds the PUT and the three device updates of its sync.
+    assert len((await response.json())["nearest"]) == 4
 
 
 async def test_ready_failure_matches_documented_503(

@@ -347,22 +347,22 @@ async def test_head_on_state_has_no_body(make_client: ClientFactory) -> None:
 async def test_later_control_route_wins_over_catch_all(
     unused_tcp_port_factory: Callable[[], int],
 ) -> None:
-    async def devices(request: web.Request) -> web.Response:
-        return web.json_response({"devices": []})
+    async def extra(request: web.Request) -> web.Response:
+        return web.json_response({"extra": []})
 
     port = unused_tcp_port_factory()
     app = build_app(Settings(host="127.0.0.1", port=port))
-    app.router.add_get("/_mock/devices", devices)
+    app.router.add_get("/_mock/extra", extra)
     client = TestClient(TestServer(app, host="127.0.0.1", port=port))
     await client.start_server()
     try:
-        response = await client.get("/_mock/devices")
+        response = await client.get("/_mock/extra")
         body = await response.json()
     finally:
         await client.close()
 
     assert response.status == 200
-    assert body == {"devices": []}
+    assert body == {"extra": []}
 
 
 async def test_ready_answers_while_contracts_compile(

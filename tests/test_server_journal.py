@@ -1,4 +1,7 @@
-"""The request journal and verification over HTTP."""
+"""The request journal and verification over HTTP.
+
+Servers here run without devices, so no sync adds entries the tests do not expect.
+"""
 
 from __future__ import annotations
 
@@ -40,7 +43,7 @@ async def journal_of(client: Client, query: str = "") -> dict[str, Any]:
 
 
 async def test_entry_describes_request(make_client: ClientFactory) -> None:
-    client = await make_client()
+    client = await make_client(devices=())
     body = update_body("abc").replace(
         "</contextServiceRegistration>", "<extra/></contextServiceRegistration>"
     )
@@ -69,7 +72,7 @@ async def test_entry_describes_request(make_client: ClientFactory) -> None:
 
 
 async def test_entry_lists_rejection_errors(make_client: ClientFactory) -> None:
-    client = await make_client()
+    client = await make_client(devices=())
     body = "<contextServiceRegistration><x/></contextServiceRegistration>"
     await client.put(REGISTRATION_PATH, data=body, headers=XML)
 
@@ -82,7 +85,7 @@ async def test_entry_lists_rejection_errors(make_client: ClientFactory) -> None:
 
 
 async def test_entry_lists_field_rule_errors(make_client: ClientFactory) -> None:
-    client = await make_client()
+    client = await make_client(devices=())
     await client.put(REGISTRATION_PATH, data=update_body("first"), headers=XML)
     await client.put(REGISTRATION_PATH, data=update_body("second"), headers=XML)
 
@@ -97,7 +100,7 @@ async def test_entry_lists_field_rule_errors(make_client: ClientFactory) -> None
 async def test_entry_valid_body_has_empty_validation(
     make_client: ClientFactory,
 ) -> None:
-    client = await make_client()
+    client = await make_client(devices=())
     await client.put(REGISTRATION_PATH, data=update_body("abc"), headers=XML)
 
     journal = await journal_of(client)
@@ -120,7 +123,7 @@ async def test_entry_valid_body_has_empty_validation(
 async def test_journal_records_role(
     make_client: ClientFactory, path: str, role: str
 ) -> None:
-    client = await make_client()
+    client = await make_client(devices=())
     await send_gets(client, 1, path)
 
     journal = await journal_of(client)
@@ -130,7 +133,7 @@ async def test_journal_records_role(
 
 
 async def test_journal_skips_control_requests(make_client: ClientFactory) -> None:
-    client = await make_client()
+    client = await make_client(devices=())
     await send_gets(client, 1, "/_mock/state")
     await send_gets(client, 1, "/_mock/health/live")
 
@@ -151,7 +154,7 @@ async def fault_client(
         return web.Response(status=503)
 
     port = unused_tcp_port_factory()
-    app = build_app(Settings(host="127.0.0.1", port=port))
+    app = build_app(Settings(host="127.0.0.1", port=port, devices=()))
     app.router.add_put("/_devices/cvp/contextservice", faulty_device)
     client = TestClient(TestServer(app, host="127.0.0.1", port=port), headers=ADMIN)
     await client.start_server()
@@ -229,7 +232,7 @@ async def sample_traffic(client: Client) -> None:
 async def test_journal_filters(
     make_client: ClientFactory, query: str, seqs: list[int]
 ) -> None:
-    client = await make_client()
+    client = await make_client(devices=())
     await sample_traffic(client)
 
     journal = await journal_of(client, query)
@@ -238,7 +241,7 @@ async def test_journal_filters(
 
 
 async def test_journal_since_entry_time(make_client: ClientFactory) -> None:
-    client = await make_client()
+    client = await make_client(devices=())
     await send_gets(client, 1)
     first = (await journal_of(client))["entries"][0]
     await asyncio.sleep(0.01)
@@ -275,7 +278,7 @@ async def test_journal_since_entry_time(make_client: ClientFactory) -> None:
 async def test_journal_rejects_invalid_filter(
     make_client: ClientFactory, query: str, field: str, expected: str
 ) -> None:
-    client = await make_client()
+    client = await make_client(devices=())
 
     response = await client.get("/_mock/journal" + query)
 
@@ -292,7 +295,7 @@ async def post_verify(client: Client, document: object) -> tuple[int, dict[str, 
 
 
 async def test_verify_match_answers_200(make_client: ClientFactory) -> None:
-    client = await make_client()
+    client = await make_client(devices=())
     await sample_traffic(client)
 
     status, body = await post_verify(
@@ -315,7 +318,7 @@ async def test_verify_match_answers_200(make_client: ClientFactory) -> None:
 async def test_verify_mismatch_answers_422_with_nearest(
     make_client: ClientFactory,
 ) -> None:
-    client = await make_client()
+    client = await make_client(devices=())
     await sample_traffic(client)
 
     status, body = await post_verify(client, {"method": "PUT", "status": 503})
@@ -352,7 +355,7 @@ async def test_verify_mismatch_answers_422_with_nearest(
 async def test_verify_counts(
     make_client: ClientFactory, document: dict[str, Any], status: int
 ) -> None:
-    client = await make_client()
+    client = await make_client(devices=())
     await sample_traffic(client)
 
     answer, _ = await post_verify(client, document)
@@ -361,7 +364,7 @@ async def test_verify_counts(
 
 
 async def test_verify_empty_body_expects_one(make_client: ClientFactory) -> None:
-    client = await make_client()
+    client = await make_client(devices=())
     await send_gets(client, 1)
 
     response = await client.post("/_mock/verify")
@@ -370,7 +373,7 @@ async def test_verify_empty_body_expects_one(make_client: ClientFactory) -> None
 
 
 async def test_verify_waits_for_late_request(make_client: ClientFactory) -> None:
-    client = await make_client()
+    client = await make_client(devices=())
 
     async def send_later() -> None:
         await asyncio.sleep(0.3)
@@ -388,7 +391,7 @@ async def test_verify_waits_for_late_request(make_client: ClientFactory) -> None
 
 
 async def test_verify_wait_times_out_with_nearest(make_client: ClientFactory) -> None:
-    client = await make_client()
+    client = await make_client(devices=())
     await send_gets(client, 2)
 
     status, body = await post_verify(client, {"method": "PUT", "wait": 0.5})
@@ -405,7 +408,7 @@ async def test_verify_wait_times_out_with_nearest(make_client: ClientFactory) ->
 async def test_verify_does_not_block_other_requests(
     make_client: ClientFactory,
 ) -> None:
-    client = await make_client()
+    client = await make_client(devices=())
 
     waiting = asyncio.create_task(
         post_verify(client, {"method": "DELETE", "wait": 1.5})
@@ -457,7 +460,7 @@ async def test_verify_reports_dropped_entries(make_client: ClientFactory) -> Non
 async def test_verify_rejects_invalid_body(
     make_client: ClientFactory, body: bytes, field: str, expected: str
 ) -> None:
-    client = await make_client()
+    client = await make_client(devices=())
 
     response = await client.post("/_mock/verify", data=body)
 
