@@ -95,6 +95,11 @@ ERRORS: dict[str, ErrorKind] = {
         "DATABASE_ERROR",
         "The configuration update to the database failed; nothing was changed.",
     ),
+    "scripted_fault": ErrorKind(
+        500,
+        "mock.scriptedFault",
+        "Fault rule {index} of the scenario answered with status {status}.",
+    ),
     "busy": ErrorKind(
         503,
         "SERVER_BUSY",

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import socket
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
 from . import __version__
 from .configapi import add_config_routes
+from .scenario.apply import settings_for
+from .scenario.watch import watch_scenario
 from .session import SESSION, Session, build_session
 from .settings import DEFAULT_PASSWORD, Settings
 
@@ -33,8 +39,14 @@ async def _start_contracts(app: web.Application) -> None:
     app[SESSION].contracts.start()
 
 
-async def run_server(settings: Settings) -> None:
-    """Serve until SIGINT or SIGTERM, then stop cleanly."""
+async def run_server(
+    settings: Settings, *, overrides: Mapping[str, Any] | None = None
+) -> None:
+    """Serve until SIGINT or SIGTERM, then stop cleanly.
+
+    ``overrides`` are the settings given by flags or environment variables; with
+    ``settings.watch`` they win again over each reloaded scenario.
+    """
     session = build_session(settings)
     app = build_app(settings, session)
     runner = web.AppRunner(
@@ -43,6 +55,7 @@ async def run_server(settings: Settings) -> None:
         access_log=logging.getLogger("aiohttp.access") if settings.access_log else None,
     )
     await runner.setup()
+    watcher: asyncio.Task[None] | None = None
     try:
         site = web.TCPSite(runner, settings.host, settings.port, reuse_address=True)
         await site.start()
@@ -50,11 +63,29 @@ async def run_server(settings: Settings) -> None:
         if settings.public_url is None and port != settings.port:
             session.public_url = settings.base_url.rsplit(":", 1)[0] + f":{port}"
         _log_startup(settings, session, port)
+        watcher = _start_watcher(settings, session, overrides or {})
         await _wait_for_stop_signal()
         log.info("Stopping")
     finally:
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
         await runner.cleanup()
     log.info("Stopped")
+
+
+def _start_watcher(
+    settings: Settings, session: Session, overrides: Mapping[str, Any]
+) -> asyncio.Task[None] | None:
+    source = settings.scenario.source
+    if not settings.watch or source is None:
+        return None
+    return asyncio.create_task(
+        watch_scenario(
+            session, Path(source), lambda scenario: settings_for(scenario, overrides)
+        )
+    )
 
 
 def _bound_port(runner: web.AppRunner, default: int) -> int:
@@ -99,4 +130,13 @@ def _log_startup(settings: Settings, session: Session, port: int) -> None:
         settings.profile,
         auth,
         "on" if settings.cors else "off",
+    )
+    scenario = settings.scenario
+    log.info(
+        "Scenario %r from %s: registration %s, devices %s, %d fault rules",
+        scenario.name,
+        scenario.source or "(built in)",
+        session.store.state,
+        ", ".join(scenario.device_names) or "(none)",
+        len(scenario.faults),
     )

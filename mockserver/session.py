@@ -12,6 +12,8 @@ from aiohttp import web
 
 from .contracts import ContractsLoader
 from .registration import Database, RegistrationStore
+from .scenario import FaultEngine, Scenario
+from .scenario.apply import start_scenario
 from .settings import Settings
 
 __all__ = [
@@ -51,6 +53,9 @@ class Session:
     render_cache: dict[tuple[int, str, str | None, bool], bytes] = field(
         default_factory=dict
     )
+    scenario: Scenario = field(default_factory=Scenario)
+    # Fault-rule counters of the active scenario; replaced when a scenario loads.
+    faults: FaultEngine = field(default_factory=FaultEngine)
 
 
 SESSION = web.AppKey("session", Session)
@@ -59,12 +64,14 @@ SESSION = web.AppKey("session", Session)
 def build_session(settings: Settings) -> Session:
     """Build a fresh session from ``settings``."""
     database = Database(fail_writes=settings.fail_database_writes)
-    return Session(
+    session = Session(
         settings=settings,
         store=RegistrationStore(database=database),
         contracts=ContractsLoader(),
         public_url=settings.base_url,
     )
+    start_scenario(session, settings.scenario)
+    return session
 
 
 def session_of(request: web.Request) -> Session:

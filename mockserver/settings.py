@@ -9,6 +9,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from .errors import SettingsError
+from .scenario.model import Scenario
 
 __all__ = [
     "DEFAULT_PASSWORD",
@@ -52,6 +53,11 @@ class Settings:
     max_body_size: int = 65536
     # Makes every database write fail with 500, until scenarios script it.
     fail_database_writes: bool = False
+    # The active scenario; its profile and auth are already merged into the fields
+    # above, because flags and environment variables override them.
+    scenario: Scenario = field(default_factory=Scenario)
+    # Reload the scenario file when it changes.
+    watch: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -1,0 +1,148 @@
+"""Applying a scenario to settings and to a session.
+
+Kept out of the package's ``__init__`` because it imports the settings, which
+themselves import the scenario model.
+
+Seams for the roles built on top of this module:
+
+- ``start_scenario(session, scenario, mint=...)``: pass the live-token minter of the
+  connectionData module so ``registration: {state: registered}`` and
+  ``registration: {mint: true}`` store a live token.
+- Device sync: ``session.faults.fire(f"device:{name}", view)`` once per device sync,
+  then ``apply_fault`` (or ``inject_fault`` inside the simulator's PUT handler).
+- Wizard: ``session.faults.fire("wizard.authorize", view_of(request))``; a fired
+  ``cancel`` is the wizard's own answer, everything else goes to ``apply_fault``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..registration import DatabaseError, WriteHook
+from ..settings import Settings
+from .model import InitialRegistration, Scenario
+from .respond import fault_error
+from .rules import FaultEngine, RequestView
+
+if TYPE_CHECKING:
+    from ..session import Session
+
+__all__ = [
+    "database_fault_hook",
+    "initial_connection_data",
+    "install_scenario",
+    "placeholder_token",
+    "scenario_settings",
+    "settings_for",
+    "start_scenario",
+]
+
+log = logging.getLogger("mockserver.scenario")
+
+Minter = Callable[[], str]
+
+
+def scenario_settings(scenario: Scenario) -> dict[str, Any]:
+    """Return the Settings fields a scenario sets: itself, profile and auth."""
+    values: dict[str, Any] = {
+        "scenario": scenario,
+        "profile": scenario.profile,
+        "auth": scenario.auth.enabled,
+    }
+    if scenario.auth.users:
+        values["users"] = scenario.auth.users
+    return values
+
+
+def settings_for(scenario: Scenario, overrides: Mapping[str, Any]) -> Settings:
+    """Build Settings from the scenario; ``overrides`` (flags, environment) win."""
+    return Settings(**{**scenario_settings(scenario), **overrides})
+
+
+def placeholder_token() -> str:
+    """Return a connectionData value in the real format: Base64 of a JSON document."""
+    # NOTE: a stand-in until a live-token minter is passed to start_scenario; the
+    # configuration API accepts any non-empty value as registered without one.
+    document = {"kind": "mockserver-placeholder", "id": str(uuid.uuid4())}
+    return base64.b64encode(json.dumps(document).encode()).decode("ascii")
+
+
+def initial_connection_data(
+    registration: InitialRegistration, mint: Minter = placeholder_token
+) -> tuple[str, bool]:
+    """Return the connectionData to store at start and whether it starts revoked."""
+    if registration.connection_data is not None:
+        return registration.connection_data, False
+    if registration.mint or registration.state == "registered":
+        return mint(), False
+    if registration.state == "invalid":
+        return mint(), True
+    return "", False
+
+
+def start_scenario(
+    session: Session, scenario: Scenario, mint: Minter = placeholder_token
+) -> None:
+    """Set the session's registration and fault engine from ``scenario``."""
+    store = session.store
+    value, revoked = initial_connection_data(scenario.registration, mint)
+    store.reset(value)
+    if revoked:
+        store.invalidate()
+    session.scenario = scenario
+    session.faults = FaultEngine(
+        scenario.faults, seed=scenario.seed, state=lambda: store.state
+    )
+    store.database.before_write = database_fault_hook(session)
+    session.render_cache.clear()
+
+
+def install_scenario(session: Session, settings: Settings) -> None:
+    """Switch a running session to ``settings`` and its scenario."""
+    scenario = settings.scenario
+    if settings.users != session.settings.users:
+        # NOTE: the authenticator is built once per application, so a changed
+        # user list only applies after a restart.
+        log.warning(
+            "Scenario %r changes the users; restart the server to apply them",
+            scenario.name,
+        )
+    session.settings = settings
+    start_scenario(session, scenario)
+    log.info(
+        "Scenario %r loaded from %s: %d fault rules, registration %s",
+        scenario.name,
+        scenario.source or "(built in)",
+        len(scenario.faults),
+        session.store.state,
+    )
+
+
+def database_fault_hook(session: Session) -> WriteHook:
+    """Return the database write hook that fires the session's database.write rules."""
+
+    async def before_write(value: str) -> None:
+        fired = session.faults.fire(
+            "database.write", RequestView.for_database_write(value)
+        )
+        if fired is None:
+            return
+        action = fired.action
+        if action.delay:
+            await asyncio.sleep(action.delay)
+        if action.invalidate:
+            session.store.invalidate()
+        if action.status is not None:
+            raise DatabaseError(
+                f"fault rule {fired.rule.index} failed the write",
+                status=action.status,
+                errors=(fault_error(fired, action.status),),
+            )
+
+    return before_write
