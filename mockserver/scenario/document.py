@@ -71,7 +71,11 @@ def _yaml_error_line(exc: yaml.MarkedYAMLError, source: str) -> str:
     mark = exc.problem_mark or exc.context_mark
     line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     what = exc.problem or "invalid YAML"
-    context = f" ({exc.context})" if exc.context and exc.problem else ""
+    context = ""
+    if exc.context and exc.problem:
+        start = exc.context_mark
+        where = f" at {start.line + 1}:{start.column + 1}" if start else ""
+        context = f" ({exc.context}{where})"
     return f"{source}:{line}:{column}: YAML syntax error: {what}{context}"
 
 
