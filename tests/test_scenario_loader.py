@@ -52,7 +52,8 @@ def test_unknown_key__did_you_mean() -> None:
         "2:1: /regstration: unknown key 'regstration' (did you mean 'registration'?);"
         " expected one of: accept_any_connection_data, auth, description, devices,"
         " faults, name, profile, registration, seed, wizard",
-        "5:5: /faults/0: expected the required key 'action', found a mapping without it",
+        "5:5: /faults/0: expected the required key 'action',"
+        " found a mapping without it",
         "6:5: /faults/0/actoin: unknown key 'actoin' (did you mean 'action'?);"
         " expected one of: action, after, description, from, match, nth, probability,"
         " target, times, to, while_state",
@@ -78,7 +79,8 @@ def test_bad_target_and_actions() -> None:
         "3:13: /faults/0/target: expected a target (config.get, config.put,"
         " database.write, wizard.authorize, wizard.unauthorize, device:NAME), found"
         " unknown target 'config.post' (did you mean 'config.put'?)",
-        "8:7: /faults/1/action/status: expected no status with 'drop', found status 500",
+        "8:7: /faults/1/action/status: expected no status with 'drop',"
+        " found status 500",
         "12:7: /faults/2/action/cancel: expected an action that applies to config.get"
         " (busy, delay, drop, empty, errorType, invalidate, malformed, message, status,"
         " timeout), found 'cancel'",

@@ -124,7 +124,8 @@ def test_after_waits_for_the_start_delay() -> None:
 def test_while_state_checks_the_registration() -> None:
     state = {"value": "notRegistered"}
     engine = engine_for(
-        "  - target: config.get\n    while_state: registered\n    action: {status: 500}\n",
+        "  - target: config.get\n    while_state: registered\n"
+        "    action: {status: 500}\n",
         state=lambda: state["value"],
     )
 
