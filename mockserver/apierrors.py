@@ -98,7 +98,7 @@ ERRORS: dict[str, ErrorKind] = {
     "scripted_fault": ErrorKind(
         500,
         "mock.scriptedFault",
-        "Fault rule {index} of the scenario answered with status {status}.",
+        "Fault rule {index} of the scenario returned status {status}.",
     ),
     "busy": ErrorKind(
         503,

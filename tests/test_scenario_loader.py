@@ -144,7 +144,12 @@ def test_yaml_syntax_error__has_position() -> None:
             "name: x\nfaults:\n  - target: config.put\n"
             "    action: {errorType: mock.x}\n",
             "4:14: /faults/0/action/errorType: expected errorType only beside a status"
-            " answer, found it without one",
+            " response, found it without one",
+        ),
+        (
+            "name: x\nfaults:\n  - target: database.write\n    action: {status: 200}\n",
+            "4:22: /faults/0/action/status: expected a status of 400 or more for a"
+            " failed write, found 200",
         ),
         (
             "description: no name\n",
@@ -163,6 +168,7 @@ def test_yaml_syntax_error__has_position() -> None:
         "bad-xpath",
         "two-registrations",
         "error-type-alone",
+        "database-write-success",
         "missing-name",
         "not-a-mapping",
     ],

@@ -62,8 +62,7 @@ async def test_get_fault__json_and_default_error(make_client: ClientFactory) -> 
         "apiErrors": {
             "apiError": [
                 {
-                    "errorMessage": "Fault rule 0 of the scenario answered with "
-                    "status 500.",
+                    "errorMessage": "Fault rule 0 of the scenario returned status 500.",
                     "errorType": "mock.scriptedFault",
                 }
             ]

@@ -157,7 +157,7 @@ def test_partial_sync__finesse_always_dropped() -> None:
         engine.fire(f"device:{name}", SYNC) for name in ("cvp-1", "socialminer-1")
     ]
 
-    assert [fault.action.answer if fault else None for fault in fired] == ["drop"] * 3
+    assert [fault.action.response if fault else None for fault in fired] == ["drop"] * 3
     assert others == [None, None]
 
 
@@ -192,6 +192,6 @@ def test_wizard_scenarios__authorize_faults() -> None:
     unreachable = engine_of("wizard-unreachable").fire("wizard.authorize", authorize)
 
     assert cancelled is not None
-    assert cancelled.action.answer == "cancel"
+    assert cancelled.action.response == "cancel"
     assert unreachable is not None
-    assert unreachable.action.answer == "unreachable"
+    assert unreachable.action.response == "unreachable"

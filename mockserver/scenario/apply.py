@@ -5,13 +5,15 @@ themselves import the scenario model.
 
 Seams for the roles built on top of this module:
 
-- ``start_scenario(session, scenario, mint=...)``: pass the live-token minter of the
-  connectionData module so ``registration: {state: registered}`` and
-  ``registration: {mint: true}`` store a live token.
+- ``start_scenario(session, scenario, mint=..., live_checker=...)``: pass the
+  live-token minter and checker of the connectionData module, so that
+  ``registration: {state: registered}`` and ``{mint: true}`` store a live token and
+  stored values that are not live read invalid (unless the scenario sets
+  ``accept_any_connection_data``).
 - Device sync: ``session.faults.fire(f"device:{name}", view)`` once per device sync,
   then ``apply_fault`` (or ``inject_fault`` inside the simulator's PUT handler).
 - Wizard: ``session.faults.fire("wizard.authorize", view_of(request))``; a fired
-  ``cancel`` is the wizard's own answer, everything else goes to ``apply_fault``.
+  ``cancel`` is the wizard's own response, everything else goes to ``apply_fault``.
 """
 
 from __future__ import annotations
@@ -24,7 +26,12 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..registration import DatabaseError, WriteHook
+from ..registration import (
+    ConnectionDataChecker,
+    DatabaseError,
+    WriteHook,
+    accept_any_connection_data,
+)
 from ..settings import Settings
 from .model import InitialRegistration, Scenario
 from .respond import fault_error
@@ -87,10 +94,19 @@ def initial_connection_data(
 
 
 def start_scenario(
-    session: Session, scenario: Scenario, mint: Minter = placeholder_token
+    session: Session,
+    scenario: Scenario,
+    mint: Minter = placeholder_token,
+    live_checker: ConnectionDataChecker | None = None,
 ) -> None:
-    """Set the session's registration and fault engine from ``scenario``."""
+    """Set the session's registration, its checker and the fault engine."""
     store = session.store
+    # NOTE: without a live checker every non-empty value reads registered, as if
+    # accept_any_connection_data were set.
+    if scenario.accept_any_connection_data or live_checker is None:
+        store.checker = accept_any_connection_data
+    else:
+        store.checker = live_checker
     value, revoked = initial_connection_data(scenario.registration, mint)
     store.reset(value)
     if revoked:
@@ -114,6 +130,8 @@ def install_scenario(session: Session, settings: Settings) -> None:
             scenario.name,
         )
     session.settings = settings
+    # TODO: pass the live-token minter and checker here too once the connectionData
+    # module provides them; until then a reload uses the placeholders.
     start_scenario(session, scenario)
     log.info(
         "Scenario %r loaded from %s: %d fault rules, registration %s",

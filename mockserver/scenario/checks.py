@@ -30,10 +30,10 @@ SCENARIO_SCHEMA = (
     Path(__file__).resolve().parent.parent / "schemas" / "scenario.schema.json"
 )
 
-# Answers that replace the normal response; an action carries at most one.
-_ANSWERS = ("empty", "malformed", "drop", "timeout", "cancel", "unreachable", "busy")
-# Answers that may carry a status of their own.
-_ANSWERS_WITH_STATUS = ("empty", "malformed")
+# Responses that replace the normal one. An action carries at most one.
+_RESPONSES = ("empty", "malformed", "drop", "timeout", "cancel", "unreachable", "busy")
+# Responses that may carry a status of their own.
+_RESPONSES_WITH_STATUS = ("empty", "malformed")
 
 
 @cache
@@ -271,30 +271,39 @@ def _action_problems(
                     at_key=True,
                 )
             )
-    answers = [key for key in _ANSWERS if key in action]
-    if len(answers) > 1:
+    responses = [key for key in _RESPONSES if key in action]
+    if len(responses) > 1:
         problems.append(
             document.problem(
                 pointer,
-                f"expected at most one of {', '.join(_ANSWERS)}, "
-                f"found {', '.join(answers)}",
+                f"expected at most one of {', '.join(_RESPONSES)}, "
+                f"found {', '.join(responses)}",
             )
         )
-    if "status" in action and answers and answers[0] not in _ANSWERS_WITH_STATUS:
+    if "status" in action and responses and responses[0] not in _RESPONSES_WITH_STATUS:
         problems.append(
             document.problem(
                 f"{pointer}/status",
-                f"expected no status with {answers[0]!r}, "
+                f"expected no status with {responses[0]!r}, "
                 f"found status {action['status']}",
                 at_key=True,
             )
         )
+    status = action.get("status")
+    if target == "database.write" and isinstance(status, int) and status < 400:
+        problems.append(
+            document.problem(
+                f"{pointer}/status",
+                f"expected a status of 400 or more for a failed write, found {status}",
+            )
+        )
     for key in ("errorType", "message"):
-        if key in action and ("status" not in action or answers):
+        if key in action and ("status" not in action or responses):
             problems.append(
                 document.problem(
                     f"{pointer}/{key}",
-                    f"expected {key} only beside a status answer, found it without one",
+                    f"expected {key} only beside a status response, "
+                    "found it without one",
                     at_key=True,
                 )
             )

@@ -164,18 +164,18 @@ class Match:
 
 @dataclass(frozen=True)
 class Action:
-    """What a fault does: side effects (delay, invalidate) and at most one answer.
+    """What a fault does: side effects (delay, invalidate) and at most one response.
 
-    The answer is at most one of: status, empty, malformed, drop, timeout, cancel,
-    unreachable; empty and malformed may carry a status too.
+    The response is one of: status, empty, malformed, drop, timeout, cancel,
+    unreachable, busy. Empty and malformed may carry a status too.
     """
 
     status: int | None = None
     error_type: str | None = None
     message: str | None = None
-    # Seconds to wait before answering or going on.
+    # Seconds to wait before responding or going on.
     delay: float = 0.0
-    # Seconds during which config.put answers 503, starting when the rule fires.
+    # Seconds during which config.put returns 503, starting when the rule fires.
     busy: float | None = None
     empty: bool = False
     malformed: bool = False
@@ -187,8 +187,8 @@ class Action:
     unreachable: bool = False
 
     @property
-    def answer(self) -> str | None:
-        """Return the kind of answer this action replaces the normal one with.
+    def response(self) -> str | None:
+        """Return the kind of response this action sends in place of the normal one.
 
         One of ``empty``, ``malformed``, ``drop``, ``timeout``, ``cancel``,
         ``unreachable``, ``busy``, ``status``, or None when the request goes on

@@ -1,4 +1,4 @@
-"""Carrying out fault actions on HTTP requests: the answers a fired rule gives.
+"""Carrying out fault actions on HTTP requests: the responses a fired rule sends.
 
 Handlers of every role call ``inject_fault`` once, near the top:
 
@@ -6,8 +6,8 @@ Handlers of every role call ``inject_fault`` once, near the top:
     if response is not None:
         return response
 
-A role that needs an answer of its own (the wizard's cancel) calls
-``session.faults.fire`` itself and ``apply_fault`` for the common answers.
+A role that needs a response of its own (the wizard's cancel) calls
+``session.faults.fire`` itself and ``apply_fault`` for the common responses.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ __all__ = ["FAULT_HEADER", "apply_fault", "fault_error", "inject_fault", "view_o
 
 log = logging.getLogger("mockserver.faults")
 
-# Response header naming the rule behind a scripted answer, so a client's logs
+# Response header naming the rule behind a scripted response, so a client's logs
 # show which fault it met.
 FAULT_HEADER = "X-Mock-Fault"
 
@@ -64,9 +64,9 @@ async def inject_fault(
 async def apply_fault(
     fired: FiredFault, request: web.Request, session: Session
 ) -> web.StreamResponse | None:
-    """Carry out a fired fault: side effects first, then its answer.
+    """Carry out a fired fault: side effects first, then its response.
 
-    Returns None for actions without an answer, and for ``cancel``, which the wizard
+    Returns None for actions without a response, and for ``cancel``, which the wizard
     role carries out itself.
     """
     as_json = wants_json(request)
@@ -79,20 +79,20 @@ async def apply_fault(
     if action.invalidate:
         session.store.invalidate()
 
-    answer = action.answer
-    if answer == "busy":
+    response = action.response
+    if response == "busy":
         return _busy_response(fired, as_json) if fired.target == "config.put" else None
-    if answer == "status":
+    if response == "status":
         assert action.status is not None
         return _errors_response(fired, action.status, as_json)
-    if answer == "empty":
+    if response == "empty":
         return _with_header(
             web.Response(
                 status=action.status or 200, body=b"", content_type=_type(as_json)
             ),
             fired,
         )
-    if answer == "malformed":
+    if response == "malformed":
         body = _MALFORMED_JSON if as_json else _MALFORMED_XML
         return _with_header(
             web.Response(
@@ -100,17 +100,17 @@ async def apply_fault(
             ),
             fired,
         )
-    if answer == "timeout":
+    if response == "timeout":
         assert action.timeout is not None
         await asyncio.sleep(action.timeout)
         return _drop(request, fired)
-    if answer in ("drop", "unreachable"):
+    if response in ("drop", "unreachable"):
         return _drop(request, fired)
     return None
 
 
 def fault_error(fired: FiredFault, status: int) -> ApiError:
-    """Return the apiError of a status answer: the rule's errorType and message.
+    """Return the apiError of a status response: the rule's errorType and message.
 
     Absent ones come from the error table: 503 gets the busy error, 500 on a
     database write the database failure, anything else the scripted-fault error.

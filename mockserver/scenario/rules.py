@@ -108,9 +108,9 @@ class FiredFault:
     rule: FaultRule
     target: str
     # Which call to the target this was, counted by the rule from 1; 0 for a
-    # request answered by an open busy window.
+    # request rejected by an open busy window.
     call: int
-    # Seconds the client should wait, for busy answers.
+    # Seconds the client should wait, for busy responses.
     retry_after: int | None = None
     in_busy_window: bool = False
 
@@ -179,7 +179,7 @@ class FaultEngine:
             remaining = self.busy_remaining()
             if remaining > 0:
                 log.info(
-                    "Busy window of fault rule %d answered %s with 503 (%.1fs left)",
+                    "Busy window of fault rule %d rejected %s with 503 (%.1fs left)",
                     self._busy_rule.index,
                     request,
                     remaining,
