@@ -9,7 +9,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 from conftest import (
     REGISTRATION_PATH,
     XML,
@@ -18,8 +18,15 @@ from conftest import (
     update_body,
 )
 
-from mockserver.scenario import FAULT_HEADER, load_scenario, parse_scenario
-from mockserver.scenario.apply import scenario_settings
+from mockserver.app import build_app
+from mockserver.scenario import (
+    FAULT_HEADER,
+    inject_fault,
+    load_scenario,
+    parse_scenario,
+)
+from mockserver.scenario.apply import scenario_settings, settings_for
+from mockserver.session import session_of
 
 DATA = Path(__file__).parent / "data" / "scenarios"
 JSON_ACCEPT = {"Accept": "application/json"}
@@ -282,3 +289,35 @@ async def test_same_scenario_replays_same_answers(make_client: ClientFactory) ->
 
     assert first_run == second_run == reset_run
     assert {500, 503, 409} <= set(first_run)
+
+
+async def device_stand_in(request: web.Request) -> web.StreamResponse:
+    """Play a device simulator's PUT handler, the way the device role hooks in."""
+    session = session_of(request)
+    raw = await request.read()
+    response = await inject_fault(session, "device:finesse-1", request, body=raw)
+    if response is not None:
+        return response
+    return web.Response(text="stored")
+
+
+async def test_device_target__seam_over_http(
+    unused_tcp_port: int,
+) -> None:
+    scenario = load_scenario("flaky-device")
+    app = build_app(settings_for(scenario, {"port": unused_tcp_port}))
+    app.router.add_put("/_devices/finesse-1/contextservice", device_stand_in)
+    client = TestClient(TestServer(app, host="127.0.0.1", port=unused_tcp_port))
+    await client.start_server()
+
+    try:
+        statuses = []
+        for _ in range(3):
+            response = await client.put("/_devices/finesse-1/contextservice", data="x")
+            statuses.append(response.status)
+        fired = session_of_client(client).faults.firings
+    finally:
+        await client.close()
+
+    assert statuses == [500, 500, 200]
+    assert fired == (2,)

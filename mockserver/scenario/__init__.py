@@ -30,7 +30,15 @@ from .model import (
     Scenario,
     target_kind,
 )
-from .respond import FAULT_HEADER, apply_fault, fault_error, inject_fault, view_of
+from .respond import (
+    FAULT_HEADER,
+    FIRED_FAULT,
+    apply_fault,
+    fault_error,
+    fire_fault,
+    inject_fault,
+    view_of,
+)
 from .rules import FaultEngine, FiredFault, RequestView, matches
 
 __all__ = [
@@ -39,6 +47,7 @@ __all__ = [
     "DEFAULT_SCENARIO",
     "DEVICE_PREFIX",
     "FAULT_HEADER",
+    "FIRED_FAULT",
     "FIXED_TARGETS",
     "SCENARIO_DIR",
     "SCENARIO_SCHEMA",
@@ -56,6 +65,7 @@ __all__ = [
     "apply_fault",
     "bundled_scenarios",
     "fault_error",
+    "fire_fault",
     "inject_fault",
     "load_scenario",
     "matches",

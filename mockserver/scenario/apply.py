@@ -10,10 +10,11 @@ Seams for the roles built on top of this module:
   ``registration: {state: registered}`` and ``{mint: true}`` store a live token and
   stored values that are not live read invalid (unless the scenario sets
   ``accept_any_connection_data``).
-- Device sync: ``session.faults.fire(f"device:{name}", view)`` once per device sync,
-  then ``apply_fault`` (or ``inject_fault`` inside the simulator's PUT handler).
-- Wizard: ``session.faults.fire("wizard.authorize", view_of(request))``; a fired
-  ``cancel`` is the wizard's own response, everything else goes to ``apply_fault``.
+- Device sync: ``inject_fault(session, f"device:{name}", request, body=raw)`` at the
+  top of the simulator's PUT handler, so delays, drops and timeouts happen on the
+  real connection the sync opened.
+- Wizard: ``fire_fault(session, "wizard.authorize", request)``. A fired ``cancel``
+  is the wizard's own response, and everything else goes to ``apply_fault``.
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ Handlers of every role call ``inject_fault`` once, near the top:
     if response is not None:
         return response
 
-A role that needs a response of its own (the wizard's cancel) calls
-``session.faults.fire`` itself and ``apply_fault`` for the common responses.
+A role that needs a response of its own (the wizard's cancel) calls ``fire_fault``
+and then ``apply_fault`` for the common responses.
 """
 
 from __future__ import annotations
@@ -25,13 +25,24 @@ from .rules import FiredFault, RequestView
 if TYPE_CHECKING:
     from ..session import Session
 
-__all__ = ["FAULT_HEADER", "apply_fault", "fault_error", "inject_fault", "view_of"]
+__all__ = [
+    "FAULT_HEADER",
+    "FIRED_FAULT",
+    "apply_fault",
+    "fault_error",
+    "fire_fault",
+    "inject_fault",
+    "view_of",
+]
 
 log = logging.getLogger("mockserver.faults")
 
 # Response header naming the rule behind a scripted response, so a client's logs
 # show which fault it met.
 FAULT_HEADER = "X-Mock-Fault"
+
+# Request key under which the fault that fired on a request is kept, for the journal.
+FIRED_FAULT = web.RequestKey("fired_fault", FiredFault)
 
 _XML_TYPE = "application/xml"
 _JSON_TYPE = "application/json"
@@ -55,10 +66,20 @@ async def inject_fault(
     Returns the response to send, or None when the handler goes on normally (no rule
     fired, or the action only delays, invalidates or opens a busy window).
     """
-    fired = session.faults.fire(target, view_of(request, body))
+    fired = fire_fault(session, target, request, body=body)
     if fired is None:
         return None
     return await apply_fault(fired, request, session)
+
+
+def fire_fault(
+    session: Session, target: str, request: web.Request, *, body: bytes | None = None
+) -> FiredFault | None:
+    """Fire the rules of ``target`` for ``request``; keep the fault on the request."""
+    fired = session.faults.fire(target, view_of(request, body))
+    if fired is not None:
+        request[FIRED_FAULT] = fired
+    return fired
 
 
 async def apply_fault(
@@ -152,7 +173,10 @@ def _busy_response(fired: FiredFault, as_json: bool) -> web.Response:
 
 
 def _drop(request: web.Request, fired: FiredFault) -> web.Response:
-    """Abort the connection; the returned response is never sent."""
+    """Abort the connection; the returned response is never sent.
+
+    aiohttp's access log still lists the request, with this response's status 500.
+    """
     transport = request.transport
     if transport is not None:
         transport.abort()

@@ -259,11 +259,13 @@ def matches(match: Match, request: RequestView) -> bool:
             return False
     if match.xpath is None:
         return True
+    # NOTE: XPath sees XML bodies only, so a JSON body never matches an xpath.
     root = request.xml_root
     if root is None:
         return False
     try:
         result = elementpath.select(root, match.xpath)
-    except ElementPathError:
+    except ElementPathError as exc:
+        log.debug("XPath %r failed on %s: %s", match.xpath, request, exc)
         return False
     return bool(result)
