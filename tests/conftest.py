@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from mockserver.app import build_app
 from mockserver.contracts import Contracts
-from mockserver.scenario import FAULT_HEADER
+from mockserver.scenario import FIRED_FAULT
 from mockserver.session import SESSION, Session
 from mockserver.settings import DEFAULT_PASSWORD, DEFAULT_USER, Settings
 
@@ -67,8 +67,9 @@ async def make_client(
     ) -> None:
         if not isinstance(response, web.Response) or response.body is None:
             return
-        # A scripted fault may break the contract on purpose (malformed, empty).
-        if FAULT_HEADER in response.headers:
+        # Empty and malformed fault responses break the contract on purpose.
+        fired = request.get(FIRED_FAULT)
+        if fired is not None and fired.action.response in ("empty", "malformed"):
             return
         if response.content_type not in ("application/xml", "text/xml"):
             return

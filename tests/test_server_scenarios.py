@@ -12,7 +12,7 @@ from aiohttp import encode_basic_auth, web
 from aiohttp.test_utils import TestClient
 from conftest import ADMIN, REGISTRATION_PATH, XML, ClientFactory, update_body
 
-from mockserver.scenario import FaultEngine, RequestView, load_scenario
+from mockserver.scenario import FaultEngine, RequestView, load_scenario, parse_scenario
 from mockserver.scenario.apply import scenario_settings
 
 CALLBACK = {"callbackUrl": "http://127.0.0.1:9/done"}
@@ -195,3 +195,18 @@ def test_wizard_scenarios__authorize_faults() -> None:
     assert cancelled.action.response == "cancel"
     assert unreachable is not None
     assert unreachable.action.response == "unreachable"
+
+
+async def test_scenario_sets_profile_and_auth_off(make_client: ClientFactory) -> None:
+    scenario = parse_scenario(
+        "name: observed-open\nprofile: observed\nauth: {enabled: false}\n"
+    )
+    client = await make_client(**scenario_settings(scenario), credentials=False)
+
+    body = await state_of(client)
+
+    assert body.startswith(
+        "<contextServiceRegistration><refURL>"
+        "/unifiedconfig/config/contextserviceregistration</refURL>"
+    )
+    assert "<permissionInfo>" in body
