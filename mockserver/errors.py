@@ -18,7 +18,7 @@ class SettingsError(MockServerError):
 class ScenarioError(MockServerError):
     """A scenario file is invalid, so the server refuses to start with it.
 
-    ``lines`` holds one message per problem, each starting with ``file:line:column``
+    ``lines`` contains one message per problem, each starting with ``file:line:column``
     when the position is known.
     """
 

@@ -80,8 +80,8 @@ async def _no_sync(value: str) -> list[SyncFailure]:
 class DatabaseError(Exception):
     """The database write failed; nothing was stored.
 
-    ``status`` and ``errors`` set the answer; no errors means the table's
-    database_failure error.
+    ``status`` and ``errors`` set the response. Without errors, the response
+    carries the table's database_failure error.
     """
 
     def __init__(

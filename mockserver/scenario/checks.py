@@ -1,6 +1,6 @@
-"""Checks of a scenario document: the JSON Schema, then what the schema cannot say.
+"""Checks of a scenario document: the JSON Schema, then rules it cannot express.
 
-Schema errors become messages that say what was expected and what was found; an
+Each schema error becomes a message with what was expected and what was found. An
 unknown key or value gets a did-you-mean.
 """
 

@@ -164,7 +164,7 @@ class Match:
 
 @dataclass(frozen=True)
 class Action:
-    """What a fault does: side effects (delay, invalidate) and at most one response.
+    """The effect of a fault: side effects (delay, invalidate) and at most one response.
 
     The response is one of: status, empty, malformed, drop, timeout, cancel,
     unreachable, busy. Empty and malformed may carry a status too.

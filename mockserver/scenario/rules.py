@@ -107,7 +107,7 @@ class FiredFault:
 
     rule: FaultRule
     target: str
-    # Which call to the target this was, counted by the rule from 1; 0 for a
+    # Number of this call to the target, counted by the rule from 1, or 0 for a
     # request rejected by an open busy window.
     call: int
     # Seconds the client should wait, for busy responses.
@@ -259,7 +259,7 @@ def matches(match: Match, request: RequestView) -> bool:
             return False
     if match.xpath is None:
         return True
-    # NOTE: XPath sees XML bodies only, so a JSON body never matches an xpath.
+    # NOTE: XPath conditions apply to XML bodies only, so a JSON body never matches.
     root = request.xml_root
     if root is None:
         return False
