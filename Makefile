@@ -39,6 +39,9 @@ typecheck: install
 bench: install
 	$(BIN)/python bench/run.py
 
+check-scenarios: install
+	$(BIN)/mockserver validate scenarios/*.yaml
+
 docker:
 	docker build -t mockserver .
 

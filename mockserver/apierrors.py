@@ -108,6 +108,11 @@ ERRORS: dict[str, ErrorKind] = {
         "device.updateFailed",
         "Device {name} rejected the update, as its behaviour sets.",
     ),
+    "scripted_fault": ErrorKind(
+        500,
+        "mock.scriptedFault",
+        "Fault rule {index} of the scenario returned status {status}.",
+    ),
     "busy": ErrorKind(
         503,
         "SERVER_BUSY",

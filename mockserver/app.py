@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import signal
 import socket
 import ssl
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -16,6 +20,8 @@ from .admin import add_control_routes
 from .configapi import add_config_routes
 from .devices import add_device_routes
 from .errors import SettingsError
+from .scenario.apply import settings_for
+from .scenario.watch import watch_scenario
 from .session import SESSION, Session, build_session
 from .settings import DEFAULT_PASSWORD, Settings
 
@@ -40,8 +46,14 @@ async def _start_contracts(app: web.Application) -> None:
     app[SESSION].contracts.start()
 
 
-async def run_server(settings: Settings) -> None:
-    """Serve until SIGINT or SIGTERM, then stop cleanly."""
+async def run_server(
+    settings: Settings, *, overrides: Mapping[str, Any] | None = None
+) -> None:
+    """Serve until SIGINT or SIGTERM, then stop cleanly.
+
+    ``overrides`` are the settings given by flags or environment variables; with
+    ``settings.watch`` they win again over each reloaded scenario.
+    """
     session = build_session(settings)
     app = build_app(settings, session)
     runner = web.AppRunner(
@@ -55,6 +67,7 @@ async def run_server(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    watcher: asyncio.Task[None] | None = None
     try:
         await runner.setup()
         site = web.TCPSite(
@@ -70,9 +83,14 @@ async def run_server(settings: Settings) -> None:
             session.public_url = settings.base_url.rsplit(":", 1)[0] + f":{port}"
         session.internal_url = dataclasses.replace(settings, port=port).internal_url
         _log_startup(settings, session, port)
+        watcher = _start_watcher(settings, session, overrides or {})
         await stop.wait()
         log.info("Stopping")
     finally:
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
         await runner.cleanup()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
@@ -93,6 +111,19 @@ def _ssl_context(settings: Settings) -> ssl.SSLContext | None:
             f"is invalid or they do not match: {exc.reason}"
         ) from exc
     return context
+
+
+def _start_watcher(
+    settings: Settings, session: Session, overrides: Mapping[str, Any]
+) -> asyncio.Task[None] | None:
+    source = settings.scenario.source
+    if not settings.watch or source is None:
+        return None
+    return asyncio.create_task(
+        watch_scenario(
+            session, Path(source), lambda scenario: settings_for(scenario, overrides)
+        )
+    )
 
 
 def _bound_port(runner: web.AppRunner, default: int) -> int:
@@ -134,3 +165,12 @@ def _log_startup(settings: Settings, session: Session, port: int) -> None:
             session.device_sync.url_of(device),
             device.timeout,
         )
+    scenario = settings.scenario
+    log.info(
+        "Scenario %r from %s: registration %s, devices %s, %d fault rules",
+        scenario.name,
+        scenario.source or "(built in)",
+        session.store.state,
+        ", ".join(scenario.device_names) or "(none)",
+        len(scenario.faults),
+    )

@@ -8,7 +8,9 @@ import dataclasses
 import logging
 import re
 import sys
+import textwrap
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from . import __version__
 from .app import run_server
@@ -24,8 +26,10 @@ from .deviceconfig import (
     parse_device_status,
     parse_device_timeout,
 )
-from .errors import SettingsError
+from .errors import ScenarioError, SettingsError
 from .log import configure_logging
+from .scenario import DEFAULT_SCENARIO, bundled_scenarios, load_scenario
+from .scenario.apply import settings_for
 from .settings import (
     ENV_PREFIX,
     LOG_FORMATS,
@@ -36,12 +40,14 @@ from .settings import (
     parse_users,
 )
 
-__all__ = ["build_parser", "main", "settings_from"]
+__all__ = ["build_parser", "main", "setting_values", "settings_from"]
 
 log = logging.getLogger("mockserver")
 
-# Exit status for invalid flags or environment variables, as argparse uses.
+# Exit status for invalid flags, environment variables or scenario, as argparse uses.
 EXIT_USAGE = 2
+# Exit status of `validate` when a file is invalid.
+EXIT_INVALID = 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,10 +65,35 @@ def build_parser() -> argparse.ArgumentParser:
         f"{ENV_PREFIX}* environment variable named after it; a flag wins.",
     )
     _add_serve_flags(serve)
+    commands.add_parser(
+        "scenarios",
+        help="list the bundled scenarios",
+        description="List the bundled scenarios with what a client should observe.",
+    )
+    validate = commands.add_parser(
+        "validate",
+        help="check scenario files",
+        description="Check scenario files against the scenario format; exit 0 when "
+        "all are valid, 1 otherwise, with one line per problem on stderr.",
+    )
+    validate.add_argument("files", nargs="+", metavar="FILE", help="scenario file")
     return parser
 
 
 def _add_serve_flags(serve: argparse.ArgumentParser) -> None:
+    serve.add_argument(
+        "--scenario",
+        metavar="NAME|FILE",
+        help="bundled scenario name or YAML file; other flags override its "
+        f"settings (MOCKSERVER_SCENARIO; {DEFAULT_SCENARIO})",
+    )
+    serve.add_argument(
+        "--watch",
+        action="store_true",
+        default=None,
+        help="reload the scenario file when it changes; an invalid file is logged "
+        "and the running scenario stays (MOCKSERVER_WATCH=true)",
+    )
     serve.add_argument("--host", help="address to bind (MOCKSERVER_HOST; 127.0.0.1)")
     serve.add_argument(
         "--port", type=int, help="TCP port, 0 for any free one (MOCKSERVER_PORT; 8080)"
@@ -197,6 +228,13 @@ def settings_from(
     args: argparse.Namespace, environ: Mapping[str, str] | None = None
 ) -> Settings:
     """Combine flags, MOCKSERVER_* variables and defaults into Settings."""
+    return Settings(**setting_values(args, environ))
+
+
+def setting_values(
+    args: argparse.Namespace, environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Return the Settings fields given by flags or MOCKSERVER_* variables."""
     env = env_items(environ)
     values: dict[str, object] = {}
 
@@ -234,6 +272,7 @@ def settings_from(
     pick("tls_key", "TLS_KEY")
     pick("journal_size", "JOURNAL_SIZE", int)
     pick("control_token", "CONTROL_TOKEN")
+    pick("watch", "WATCH", bool)
 
     no_auth = args.no_auth
     if no_auth is None and ENV_PREFIX + "NO_AUTH" in env:
@@ -249,7 +288,7 @@ def settings_from(
     if users:
         values["users"] = parse_users(users)
     values.update(_device_settings(args, env))
-    return Settings(**values)  # type: ignore[arg-type]
+    return values
 
 
 def _list_setting(
@@ -308,16 +347,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "scenarios":
+        return _list_scenarios()
+    if args.command == "validate":
+        return _validate(args.files)
     if args.command != "serve":
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    return _serve(parser, args)
+
+
+def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    reference = args.scenario or env_items().get(
+        ENV_PREFIX + "SCENARIO", DEFAULT_SCENARIO
+    )
     try:
-        settings = settings_from(args)
+        scenario = load_scenario(reference)
+    except ScenarioError as exc:
+        sys.stderr.write("".join(f"{line}\n" for line in exc.lines))
+        parser.exit(
+            EXIT_USAGE, f"mockserver: error: scenario {reference!r} is invalid\n"
+        )
+    try:
+        overrides = setting_values(args)
+        settings = settings_for(scenario, overrides)
     except SettingsError as exc:
         parser.exit(EXIT_USAGE, f"mockserver: error: {exc}\n")
     configure_logging(settings.log_level, settings.log_format)
     try:
-        asyncio.run(run_server(settings))
+        asyncio.run(run_server(settings, overrides=overrides))
     except SettingsError as exc:
         log.error("%s", exc)
         return EXIT_USAGE
@@ -327,3 +385,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 1
     return 0
+
+
+def _list_scenarios() -> int:
+    for path in bundled_scenarios():
+        try:
+            scenario = load_scenario(path)
+        except ScenarioError as exc:
+            sys.stderr.write("".join(f"{line}\n" for line in exc.lines))
+            return EXIT_INVALID
+        description = textwrap.fill(
+            scenario.description or "(no description)",
+            width=88,
+            initial_indent="    ",
+            subsequent_indent="    ",
+        )
+        sys.stdout.write(f"{scenario.name}\n{description}\n")
+    return 0
+
+
+def _validate(files: list[str]) -> int:
+    status = 0
+    for file in files:
+        try:
+            scenario = load_scenario(file)
+        except ScenarioError as exc:
+            sys.stderr.write("".join(f"{line}\n" for line in exc.lines))
+            status = EXIT_INVALID
+            continue
+        sys.stdout.write(
+            f"{file}: valid scenario {scenario.name!r} "
+            f"({len(scenario.faults)} fault rules)\n"
+        )
+    return status

@@ -11,6 +11,7 @@ from aiohttp import web
 from .apierrors import SUCCESS_TEXT, ApiError, render_api_errors
 from .auth import BasicAuth, add_cors_headers, wants_json
 from .contracts import BodyRejected, UpdateBody, decode_body
+from .scenario import inject_fault
 from .session import CONTRACT_WARNINGS, REJECTION_ERRORS, Session, session_of
 from .views import (
     BASE_PATH,
@@ -82,7 +83,13 @@ def _resource(methods: str, handlers: dict[str, Handler]) -> Handler:
     return dispatch
 
 
-async def _get_registration(request: web.Request, session: Session) -> web.Response:
+async def _get_registration(
+    request: web.Request, session: Session
+) -> web.StreamResponse:
+    fault = await inject_fault(session, "config.get", request)
+    if fault is not None:
+        return fault
+
     callbacks = request.query.getall("callbackUrl", [])
     # Repeated query parameters: the last value wins, as on the real server.
     callback_url = callbacks[-1] if callbacks else None
@@ -119,10 +126,24 @@ async def _get_service_config(request: web.Request, session: Session) -> web.Res
     return _body_response(text.encode(), as_json)
 
 
-async def _put_registration(request: web.Request, session: Session) -> web.Response:
+async def _put_registration(
+    request: web.Request, session: Session
+) -> web.StreamResponse:
     as_json = wants_json(request)
     try:
-        update = await _read_update(request, session)
+        _check_content_type(request)
+        raw = await _read_limited(request, session.settings.max_body_size)
+    except BodyRejected as exc:
+        _log_rejection(request, exc.status, exc.errors)
+        return api_errors_response(exc.status, exc.errors, as_json=as_json)
+
+    # Fault rules see the body, for XPath conditions, before any check of it.
+    fault = await inject_fault(session, "config.put", request, body=raw)
+    if fault is not None:
+        return fault
+
+    try:
+        update = await _read_update(request, session, raw)
     except BodyRejected as exc:
         request[REJECTION_ERRORS] = tuple(exc.errors)
         _log_rejection(request, exc.status, exc.errors)
@@ -146,20 +167,23 @@ async def _put_registration(request: web.Request, session: Session) -> web.Respo
     )
 
 
-async def _read_update(request: web.Request, session: Session) -> UpdateBody:
-    """Check the content type and size, then parse and validate the body."""
+def _check_content_type(request: web.Request) -> None:
+    """Raise BodyRejected with 415 unless the body is XML or JSON."""
     content_type = request.content_type
-    is_json = content_type == JSON_TYPE
-    if not is_json and content_type not in _XML_BODY_TYPES:
+    if content_type != JSON_TYPE and content_type not in _XML_BODY_TYPES:
         shown = request.headers.get("Content-Type", "(none)")
         raise BodyRejected(
             415, [ApiError.of("unsupported_media_type", content_type=repr(shown))]
         )
 
-    raw = await _read_limited(request, session.settings.max_body_size)
+
+async def _read_update(
+    request: web.Request, session: Session, raw: bytes
+) -> UpdateBody:
+    """Parse and validate a body whose content type and size passed."""
     text = decode_body(raw, request.charset)
     contracts = await session.contracts.get()
-    if is_json:
+    if request.content_type == JSON_TYPE:
         return contracts.parse_update_json(text)
     return contracts.parse_update_xml(text)
 

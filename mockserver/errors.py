@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 __all__ = ["ContractError", "MockServerError", "ScenarioError", "SettingsError"]
 
 
@@ -14,7 +16,15 @@ class SettingsError(MockServerError):
 
 
 class ScenarioError(MockServerError):
-    """A scenario file is invalid, so the server refuses to start with it."""
+    """A scenario file is invalid, so the server refuses to start with it.
+
+    ``lines`` contains one message per problem, each starting with ``file:line:column``
+    when the position is known.
+    """
+
+    def __init__(self, lines: Sequence[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = tuple(lines)
 
 
 class ContractError(MockServerError):

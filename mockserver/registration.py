@@ -7,6 +7,7 @@ view, never a mix.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -27,6 +28,7 @@ __all__ = [
     "SyncFailure",
     "SyncHook",
     "UpdateOutcome",
+    "WriteHook",
     "accept_any_connection_data",
 ]
 
@@ -53,6 +55,9 @@ class Registration:
     connection_data: str = ""
     version: int = 0
     updated_at: float = field(default_factory=time.time)
+    # Set when the cloud no longer accepts the stored value; the state reads invalid
+    # until it is replaced.
+    revoked: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,17 +78,37 @@ async def _no_sync(value: str) -> list[SyncFailure]:
 
 
 class DatabaseError(Exception):
-    """The database write failed; nothing was stored."""
+    """The database write failed; nothing was stored.
+
+    ``status`` and ``errors`` set the response. Without errors, the response
+    carries the table's database_failure error.
+    """
+
+    def __init__(
+        self, message: str, *, status: int = 500, errors: tuple[ApiError, ...] = ()
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.errors = errors
+
+
+# Runs before each database write with the value; may wait, or raise DatabaseError.
+WriteHook = Callable[[str], Awaitable[None]]
 
 
 class Database:
     """The configuration database write, with a switch that makes it fail."""
 
-    def __init__(self, *, fail_writes: bool = False) -> None:
+    def __init__(
+        self, *, fail_writes: bool = False, before_write: WriteHook | None = None
+    ) -> None:
         self.fail_writes = fail_writes
+        self.before_write = before_write
 
     async def write(self, value: str) -> None:
         """Write ``value``, or raise DatabaseError when writes are set to fail."""
+        if self.before_write is not None:
+            await self.before_write(value)
         if self.fail_writes:
             raise DatabaseError("database writes are set to fail")
 
@@ -128,6 +153,8 @@ class RegistrationStore:
         """Derive the registration state of a snapshot."""
         if not registration.connection_data:
             return "notRegistered"
+        if registration.revoked:
+            return "invalid"
         return "registered" if self.checker(registration.connection_data) else "invalid"
 
     @property
@@ -182,7 +209,8 @@ class RegistrationStore:
                 await self.database.write(value)
             except DatabaseError as exc:
                 log.info("Database write failed: %s", exc)
-                return UpdateOutcome(500, (ApiError.of("database_failure"),))
+                errors = exc.errors or (ApiError.of("database_failure"),)
+                return UpdateOutcome(exc.status, errors)
             self._current = Registration(value, before.version + 1)
             log.info(
                 "Registration moved from %s to %s (version %d)",
@@ -205,3 +233,21 @@ class RegistrationStore:
     def reset(self, value: str = "") -> None:
         """Replace the registration with ``value`` at once, bypassing the rules."""
         self._current = Registration(value, self._current.version + 1)
+
+    def invalidate(self) -> None:
+        """Mark the stored connectionData as no longer accepted by the cloud.
+
+        The state reads invalid until an update replaces the value; with nothing
+        stored, the state stays notRegistered.
+        """
+        before = self._current
+        if not before.connection_data or before.revoked:
+            return
+        self._current = dataclasses.replace(
+            before, version=before.version + 1, revoked=True
+        )
+        log.info(
+            "Registration moved from %s to invalid (version %d)",
+            self.state_of(before),
+            self._current.version,
+        )

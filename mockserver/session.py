@@ -19,6 +19,8 @@ from .devicestore import DeviceStore, SettingsBehaviour
 from .devicesync import DeviceSync
 from .journal import Journal
 from .registration import Database, RegistrationStore
+from .scenario import FaultEngine, Scenario
+from .scenario.apply import start_scenario
 from .settings import Settings
 
 __all__ = [
@@ -84,6 +86,9 @@ class Session:
     render_cache: dict[tuple[int, str, str | None, bool], bytes] = field(
         default_factory=dict
     )
+    scenario: Scenario = field(default_factory=Scenario)
+    # Fault-rule counters of the active scenario; replaced when a scenario loads.
+    faults: FaultEngine = field(default_factory=FaultEngine)
 
     def failing_readiness_checks(self) -> list[str]:
         """Return the names of the readiness checks that do not pass."""
@@ -133,6 +138,7 @@ def build_session(settings: Settings) -> Session:
     )
     store.sync = session.device_sync.sync
     session.readiness_checks["contracts compiled"] = lambda: session.contracts.is_ready
+    start_scenario(session, settings.scenario)
     return session
 
 

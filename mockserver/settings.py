@@ -15,6 +15,7 @@ from .deviceconfig import (
     check_device_settings,
 )
 from .errors import SettingsError
+from .scenario.model import Scenario
 
 __all__ = [
     "DEFAULT_PASSWORD",
@@ -70,6 +71,11 @@ class Settings:
     # The devices the sync pushes connectionData to, and the faults set on them.
     devices: tuple[DeviceConfig, ...] = DEFAULT_DEVICES
     device_faults: tuple[DeviceFault, ...] = ()
+    # The active scenario; its profile and auth are already merged into the fields
+    # above, because flags and environment variables override them.
+    scenario: Scenario = field(default_factory=Scenario)
+    # Reload the scenario file when it changes.
+    watch: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
