@@ -11,8 +11,11 @@ from aiohttp import web
 
 from . import __version__
 from .configapi import add_config_routes
+from .demo import add_demo_routes
 from .session import SESSION, Session, build_session
 from .settings import DEFAULT_PASSWORD, Settings
+from .tokenapi import add_token_routes
+from .wizard import add_wizard_routes
 
 __all__ = ["build_app", "run_server"]
 
@@ -25,6 +28,9 @@ def build_app(settings: Settings, session: Session | None = None) -> web.Applica
     app = web.Application()
     app[SESSION] = session
     add_config_routes(app, session)
+    add_wizard_routes(app)
+    add_demo_routes(app)
+    add_token_routes(app)
     app.on_startup.append(_start_contracts)
     return app
 
@@ -50,6 +56,12 @@ async def run_server(settings: Settings) -> None:
         if settings.public_url is None and port != settings.port:
             session.public_url = settings.base_url.rsplit(":", 1)[0] + f":{port}"
         _log_startup(settings, session, port)
+        log.info(
+            "Demo page at %s/demo/; wizard mode %s; connectionData %s",
+            session.public_url,
+            settings.wizard_mode,
+            "accepts any value" if settings.accept_any_connection_data else "checked",
+        )
         await _wait_for_stop_signal()
         log.info("Stopping")
     finally:

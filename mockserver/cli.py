@@ -17,6 +17,7 @@ from .settings import (
     ENV_PREFIX,
     LOG_FORMATS,
     PROFILES,
+    WIZARD_MODES,
     Settings,
     env_items,
     parse_bool,
@@ -114,6 +115,19 @@ def _add_serve_flags(serve: argparse.ArgumentParser) -> None:
         help="make every database write fail with 500 "
         "(MOCKSERVER_FAIL_DATABASE_WRITES=true)",
     )
+    serve.add_argument(
+        "--wizard-mode",
+        choices=WIZARD_MODES,
+        help="pages shows the registration wizard's pages, auto redirects back at "
+        "once for clients that follow redirects (MOCKSERVER_WIZARD_MODE; pages)",
+    )
+    serve.add_argument(
+        "--accept-any-connection-data",
+        action="store_true",
+        default=None,
+        help="report every non-empty connectionData as registered instead of "
+        "checking that it is a live token (MOCKSERVER_ACCEPT_ANY_CONNECTION_DATA=true)",
+    )
 
 
 def settings_from(
@@ -153,6 +167,8 @@ def settings_from(
     pick("access_log", "ACCESS_LOG", bool)
     pick("max_body_size", "MAX_BODY_SIZE", int)
     pick("fail_database_writes", "FAIL_DATABASE_WRITES", bool)
+    pick("wizard_mode", "WIZARD_MODE")
+    pick("accept_any_connection_data", "ACCEPT_ANY_CONNECTION_DATA", bool)
 
     no_auth = args.no_auth
     if no_auth is None and ENV_PREFIX + "NO_AUTH" in env:

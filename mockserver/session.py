@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from .connectiondata import TokenAuthority
 from .contracts import ContractsLoader
 from .registration import Database, RegistrationStore
 from .settings import Settings
@@ -40,12 +41,14 @@ class ContextServiceConfig:
 
 @dataclass
 class Session:
-    """One mock instance: settings, registration store and contracts."""
+    """One mock instance: settings, registration store, tokens and contracts."""
 
     settings: Settings
     store: RegistrationStore
     contracts: ContractsLoader
     public_url: str
+    # Mints, checks and revokes connectionData; its secret lives as long as the session.
+    tokens: TokenAuthority = field(default_factory=TokenAuthority)
     service_config: ContextServiceConfig = field(default_factory=ContextServiceConfig)
     # Rendered GET bodies keyed by (version, state, callbackUrl, JSON or not).
     render_cache: dict[tuple[int, str, str | None, bool], bytes] = field(
@@ -59,11 +62,13 @@ SESSION = web.AppKey("session", Session)
 def build_session(settings: Settings) -> Session:
     """Build a fresh session from ``settings``."""
     database = Database(fail_writes=settings.fail_database_writes)
+    tokens = TokenAuthority(accept_any=settings.accept_any_connection_data)
     return Session(
         settings=settings,
-        store=RegistrationStore(database=database),
+        store=RegistrationStore(database=database, checker=tokens.is_live),
         contracts=ContractsLoader(),
         public_url=settings.base_url,
+        tokens=tokens,
     )
 
 

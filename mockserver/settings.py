@@ -14,7 +14,9 @@ __all__ = [
     "DEFAULT_PASSWORD",
     "DEFAULT_USER",
     "ENV_PREFIX",
+    "WIZARD_MODES",
     "Settings",
+    "WizardMode",
     "parse_bool",
     "parse_users",
 ]
@@ -27,10 +29,12 @@ DEFAULT_PASSWORD = "mockserver"
 
 Profile = Literal["documented", "observed"]
 LogFormat = Literal["text", "json"]
+WizardMode = Literal["pages", "auto"]
 
 PROFILES: tuple[Profile, ...] = ("documented", "observed")
 LOG_FORMATS: tuple[LogFormat, ...] = ("text", "json")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+WIZARD_MODES: tuple[WizardMode, ...] = ("pages", "auto")
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,10 @@ class Settings:
     max_body_size: int = 65536
     # Makes every database write fail with 500, until scenarios script it.
     fail_database_writes: bool = False
+    # "pages" shows the wizard's HTML pages; "auto" redirects back at once.
+    wizard_mode: WizardMode = "pages"
+    # Treats every non-empty connectionData as registered instead of checking tokens.
+    accept_any_connection_data: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -65,6 +73,11 @@ class Settings:
             raise SettingsError(
                 f"log format {self.log_format!r} is unknown; "
                 f"use one of {', '.join(LOG_FORMATS)}"
+            )
+        if self.wizard_mode not in WIZARD_MODES:
+            raise SettingsError(
+                f"wizard mode {self.wizard_mode!r} is unknown; "
+                f"use one of {', '.join(WIZARD_MODES)}"
             )
         if self.log_level.upper() not in LOG_LEVELS:
             raise SettingsError(

@@ -35,7 +35,7 @@ def contracts() -> Contracts:
 
 def session_of_client(client: TestClient[web.Request, web.Application]) -> Session:
     """Return the session of the server behind ``client``."""
-    app = client.server.app
+    app = client.app
     assert app is not None
     return app[SESSION]
 
@@ -61,7 +61,9 @@ async def make_client(
     clients: list[TestClient[web.Request, web.Application]] = []
     violations: list[str] = []
 
-    async def check_contract(request: web.Request, response: web.StreamResponse) -> None:
+    async def check_contract(
+        request: web.Request, response: web.StreamResponse
+    ) -> None:
         if not isinstance(response, web.Response) or response.body is None:
             return
         if response.content_type not in ("application/xml", "text/xml"):

@@ -1,0 +1,203 @@
+// The custom Context Service page of Cisco's sample registration workflow.
+// Every value from the URL or the API reaches the page through textContent, never
+// as markup.
+"use strict";
+
+(function () {
+  const root = document.getElementById("demo");
+  const registrationPath = root.dataset.registrationPath;
+  const callbackPath = root.dataset.callbackPath;
+  const element = (id) => document.getElementById(id);
+
+  // The browser supplies Basic credentials for same-origin requests once the user
+  // has signed in at the 401 prompt.
+  async function callApi(method, url, body) {
+    const init = {
+      method: method,
+      credentials: "same-origin",
+      cache: "no-store",
+      headers: { Accept: "application/json" },
+    };
+    if (body !== undefined) {
+      init.headers["Content-Type"] = "application/xml";
+      init.body = body;
+    }
+    const response = await fetch(url, init);
+    const text = await response.text();
+    let data = null;
+    if ((response.headers.get("Content-Type") || "").includes("json")) {
+      try {
+        data = JSON.parse(text);
+      } catch (error) {
+        data = null;
+      }
+    }
+    return { status: response.status, headers: response.headers, text: text, data: data };
+  }
+
+  function apiErrorsOf(answer) {
+    const errors = answer.data && answer.data.apiErrors && answer.data.apiErrors.apiError;
+    if (!errors) {
+      return [];
+    }
+    return Array.isArray(errors) ? errors : [errors];
+  }
+
+  function describeErrors(answer) {
+    const errors = apiErrorsOf(answer);
+    if (errors.length === 0) {
+      return answer.text || "(no error details)";
+    }
+    return errors
+      .map((error) => `${error.errorMessage || ""} (${error.errorType || "no errorType"})`)
+      .join(" ");
+  }
+
+  function showOutcome(kind, tone, message) {
+    element("outcome").hidden = false;
+    const label = element("outcome-kind");
+    label.textContent = kind;
+    label.className = `kind ${tone}`;
+    element("outcome-message").textContent = message;
+    element("failed-devices").replaceChildren();
+    element("retry").hidden = true;
+  }
+
+  function isHttpUrl(value) {
+    try {
+      const url = new URL(value);
+      return url.protocol === "http:" || url.protocol === "https:";
+    } catch (error) {
+      return false;
+    }
+  }
+
+  async function showState() {
+    const answer = await callApi("GET", registrationPath);
+    const state = element("state");
+    if (answer.status !== 200 || !answer.data) {
+      state.textContent = `unknown (HTTP ${answer.status})`;
+      if (answer.status === 401) {
+        showOutcome("Not signed in", "failed",
+          "The configuration API answered 401: sign in with an administrator account " +
+          "when the browser asks, then reload the page.");
+      }
+      return;
+    }
+    const registration = answer.data;
+    state.textContent = registration.state;
+    element("register").hidden = registration.state === "registered";
+    element("deregister").hidden = registration.state !== "registered";
+    const manage = element("manage");
+    manage.hidden = !(registration.managementUrl && isHttpUrl(registration.managementUrl));
+    if (!manage.hidden) {
+      manage.href = registration.managementUrl;
+    }
+  }
+
+  // Steps 3 to 5: ask the API for the wizard URL with our callback, then go there.
+  async function startWizard(field) {
+    const callbackUrl = new URL(callbackPath, window.location.href).href;
+    const query = `?callbackUrl=${encodeURIComponent(callbackUrl)}`;
+    const answer = await callApi("GET", registrationPath + query);
+    const target = answer.data && answer.data[field];
+    if (answer.status !== 200 || !target || !isHttpUrl(target)) {
+      showOutcome("Cannot start the wizard", "failed",
+        `The configuration API answered HTTP ${answer.status} without a usable ${field}. ` +
+        describeErrors(answer));
+      return;
+    }
+    window.location.assign(target);
+  }
+
+  function updateBody(connectionData) {
+    const escaped = connectionData
+      .replace(/&/g, "&amp;")
+      .replace(/</g, "&lt;")
+      .replace(/>/g, "&gt;");
+    return "<contextServiceRegistration>" +
+      `<connectionData>${escaped}</connectionData>` +
+      "</contextServiceRegistration>";
+  }
+
+  // Step 8: store the connection data and describe the documented answer in words.
+  async function sendUpdate(connectionData) {
+    const action = connectionData ? "registration" : "deregistration";
+    const answer = await callApi("PUT", registrationPath, updateBody(connectionData));
+    if (answer.status === 200) {
+      showOutcome("Saved", "ok", connectionData
+        ? "The connection data was saved and every device took it."
+        : "The connection data was cleared on the server and on every device.");
+    } else if (answer.status === 201) {
+      showPartialSuccess(answer);
+    } else if (answer.status === 503) {
+      const wait = answer.headers.get("Retry-After") || "a few";
+      showOutcome("Busy", "warning",
+        `A device sync is still running, so the ${action} was not saved. ` +
+        `Retry in ${wait} seconds.`);
+      const retry = element("retry");
+      retry.hidden = false;
+      retry.onclick = () => run(() => sendUpdate(connectionData));
+    } else if (answer.status === 400) {
+      showOutcome("Rejected", "failed",
+        `The configuration API rejected the ${action}: ${describeErrors(answer)}`);
+    } else if (answer.status === 401) {
+      showOutcome("Not signed in", "failed",
+        "The configuration API answered 401: the browser has no valid credentials. " +
+        "Reload the page and sign in with an administrator account.");
+    } else if (answer.status === 500) {
+      showOutcome("Failed", "failed",
+        `The database update failed and nothing was changed: ${describeErrors(answer)}`);
+    } else {
+      showOutcome("Unexpected answer", "failed",
+        `HTTP ${answer.status}: ${describeErrors(answer)}`);
+    }
+    await showState();
+  }
+
+  function showPartialSuccess(answer) {
+    showOutcome("Partial success", "warning",
+      "The connection data was saved in the database, but these devices did not take it:");
+    const list = element("failed-devices");
+    for (const error of apiErrorsOf(answer)) {
+      const item = document.createElement("li");
+      item.textContent = `${error.errorData || "unknown device"}: ${error.errorMessage || ""}`;
+      list.append(item);
+    }
+  }
+
+  // Step 7: the wizard returned here with connectionData, or with an error.
+  async function handleCallback() {
+    const query = new URLSearchParams(window.location.search);
+    // Drop the query from the address bar, so a reload does not send it again.
+    window.history.replaceState(null, "", callbackPath);
+    const errors = query.getAll("error");
+    if (errors.length > 0) {
+      showOutcome("Cancelled", "warning",
+        `The wizard returned error=${errors[errors.length - 1]}; nothing was changed.`);
+      await showState();
+      return;
+    }
+    const values = query.getAll("connectionData");
+    if (values.length === 0) {
+      showOutcome("Nothing to save", "failed",
+        "The callback URL has no connectionData parameter.");
+      await showState();
+      return;
+    }
+    // The wizard adds its parameter last, after any the callback URL already had.
+    await sendUpdate(values[values.length - 1]);
+  }
+
+  async function run(task) {
+    try {
+      await task();
+    } catch (error) {
+      showOutcome("Request failed", "failed", String(error));
+    }
+  }
+
+  element("register").addEventListener("click", () => run(() => startWizard("registrationUrl")));
+  element("deregister").addEventListener("click", () => run(() => startWizard("deregistrationUrl")));
+  run(root.dataset.page === "callback" ? handleCallback : showState);
+})();
