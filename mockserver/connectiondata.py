@@ -1,7 +1,7 @@
 """Minting and checking connectionData tokens.
 
 A token looks like the real cloud's connection data: standard Base64 (with ``+``,
-``/`` and ``=``) of a JSON document of about 1.5 KB that holds fake credentials,
+``/`` and ``=``) of a JSON document of about 1.5 KB that contains fake credentials,
 lab-mode credentials, the organisation, the discovery and identity URLs and the
 cluster. The document also carries an HMAC-SHA256 signature made with the
 session's secret, so the mock can tell its own live tokens from foreign, forged,
@@ -45,10 +45,10 @@ CACHE_SIZE = 1024
 # Longer values cannot be tokens this module minted; they are rejected unread.
 _MAX_TOKEN_CHARS = 8192
 # Fresh credentials are drawn until the Base64 text contains "+", "/" and "=", so
-# clients meet the characters that URL encoding mangles. In ASCII JSON only "~", ">",
-# "?" at every third byte give "+" or "/", and "=" needs a length that is no multiple
-# of 3, so one draw succeeds with a probability of about 7 % (measured over 2000
-# draws). All 256 draws fail together with a probability below 1e-8; the last draw
+# clients meet the characters that URL encoding mangles. In ASCII JSON only "~", ">"
+# and "?" at every third byte give "+" or "/", and "=" needs a length that is no
+# multiple of 3. One draw succeeds with a probability of about 7 % (measured over
+# 2000 draws), so all 256 fail together with a probability below 1e-8. The last draw
 # is still a valid token then.
 _MINT_ATTEMPTS = 256
 _TRICKY_CHARACTERS = frozenset("+/=")
@@ -157,7 +157,7 @@ class TokenAuthority:
     def decode(self, value: str) -> ConnectionDataToken | None:
         """Return the token ``value`` encodes if its signature verifies, else None.
 
-        Revoked tokens decode too; ``is_revoked`` tells them apart.
+        Revoked tokens decode too, and ``is_revoked`` reports whether one is.
         """
         if value in self._decoded:
             return self._decoded[value]
@@ -193,8 +193,8 @@ class TokenAuthority:
         if token is None:
             return None
         if token.token_id not in self._revoked:
-            # NOTE: revoked ids are kept for the life of the session; each one is a
-            # token this session minted, so the set grows by one per revocation.
+            # NOTE: revoked ids are kept for the life of the session. Only tokens this
+            # session minted get here, so the set grows by one per revocation.
             self._revoked.add(token.token_id)
             log.info(
                 "Revoked connectionData token %s of organization %r",

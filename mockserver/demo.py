@@ -1,8 +1,8 @@
 """The custom Context Service page of Cisco's sample registration workflow, at /demo/.
 
 The page runs in the browser and calls the configuration API from the same origin, as
-a customer's own admin page would: it reads the state, sends the user to the wizard
-with a callback URL that points back at ``/demo/callback``, and there stores the
+a customer's own admin page would. It reads the state and sends the user to the wizard
+with a callback URL that points back at ``/demo/callback``. There it stores the
 returned connectionData with the update API.
 """
 

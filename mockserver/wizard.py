@@ -53,7 +53,7 @@ _STEP_TEMPLATES = {
 
 
 def redirect_response(location: str) -> web.Response:
-    """Answer 303 See Other with ``location`` byte for byte in the Location header."""
+    """Build a 303 See Other response with ``location`` byte for byte as Location."""
     # web.HTTPSeeOther would pass the URL through yarl, which may re-encode it.
     return web.Response(
         status=303,
@@ -132,7 +132,8 @@ async def _unauthorize(request: web.Request) -> web.Response:
     except InvalidCallbackUrl as exc:
         return _invalid_callback_page(request, exc)
 
-    # Cisco's SDK passes the data to revoke; without it the stored registration's.
+    # Cisco's SDK passes the connectionData to revoke. Without it, the token of the
+    # stored registration is revoked.
     value = _last_query_value(request, "connectionData")
     if value is None:
         value = session.store.current.connection_data
@@ -249,7 +250,7 @@ def _token_of(session: Session, value: str) -> ConnectionDataToken | None:
 
 def _revoke(session: Session, value: str) -> None:
     if value and session.tokens.revoke(value) is None:
-        log.info("Deregistration received connectionData that is not a token of ours")
+        log.info("Deregistration got connectionData that this session did not mint")
 
 
 def _return_with_token(callback_url: str, value: str) -> web.Response:

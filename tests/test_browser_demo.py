@@ -7,18 +7,30 @@ On failure the test saves a screenshot under test-artifacts/.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
-from conftest import ClientFactory, session_of_client
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from conftest import (
+    REGISTRATION_PATH,
+    XML,
+    ClientFactory,
+    session_of_client,
+    update_body,
+)
 from playwright.async_api import BrowserContext, Page, async_playwright, expect
 
+from mockserver.registration import SyncFailure
 from mockserver.settings import DEFAULT_PASSWORD, DEFAULT_USER
 
+Client = TestClient[web.Request, web.Application]
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 CHROMIUM_FLAGS = [
@@ -53,7 +65,7 @@ async def browser(chromium: Path, tmp_path: Path) -> AsyncIterator[BrowserContex
             executable_path=str(chromium),
             headless=True,
             args=CHROMIUM_FLAGS,
-            # Chromium answers the configuration API's Basic challenge with these.
+            # Chromium sends these when the configuration API returns a Basic challenge.
             http_credentials={"username": DEFAULT_USER, "password": DEFAULT_PASSWORD},
         )
         context.set_default_timeout(TIMEOUT_MS)
@@ -72,6 +84,35 @@ async def screenshot_on_failure(page: Page, name: str) -> AsyncIterator[None]:
         ARTIFACTS.mkdir(exist_ok=True)
         await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
         raise
+
+
+@asynccontextmanager
+async def busy_registration(client: Client, value: str) -> AsyncIterator[None]:
+    """Keep a PUT of ``value`` in its device sync until the block ends."""
+    store = session_of_client(client).store
+    release = asyncio.Event()
+
+    async def held_sync(stored: str) -> list[SyncFailure]:
+        await release.wait()
+        return []
+
+    store.sync = held_sync
+    held_put = asyncio.ensure_future(
+        client.put(REGISTRATION_PATH, data=update_body(value), headers=XML)
+    )
+    try:
+        # Bounded wait for the PUT to reach the sync: at most 10 s.
+        for _ in range(1000):
+            if store.is_busy or held_put.done():
+                break
+            await asyncio.sleep(0.01)
+        assert store.is_busy, "the held PUT never started its device sync"
+        yield
+    finally:
+        release.set()
+        response = await held_put
+        response.release()
+    assert response.status == 200
 
 
 async def test_demo_registers_and_deregisters(
@@ -121,3 +162,54 @@ async def test_demo_registers_and_deregisters(
             re.compile(r"error=<img id=injected src=x onerror=alert\(1\)>")
         )
         await expect(page.locator("#injected")).to_have_count(0)
+
+
+async def test_demo_describes_each_update_outcome(
+    make_client: ClientFactory, browser: BrowserContext
+) -> None:
+    client = await make_client()
+    session = session_of_client(client)
+    store = session.store
+    callback_url = str(client.make_url("/demo/callback"))
+    # The browser's credentials are the default user's, which this server lacks.
+    stranger = await make_client(users=(("someone@example.com", "other-password"),))
+    stranger_callback_url = str(stranger.make_url("/demo/callback"))
+    value = session.tokens.mint().value
+    callback_with_value = f"{callback_url}?connectionData={quote(value, safe='')}"
+    page = await browser.new_page()
+    expect.set_options(timeout=TIMEOUT_MS)
+
+    async def failing_sync(stored: str) -> list[SyncFailure]:
+        return [SyncFailure("finesse-a", "timed out"), SyncFailure("cvp-1", "reset")]
+
+    async with screenshot_on_failure(page, "demo-describes-each-update-outcome"):
+        async with busy_registration(client, value):
+            await page.goto(callback_with_value)
+            await expect(page.locator("#outcome-kind")).to_have_text("Busy")
+            await expect(page.locator("#outcome-message")).to_contain_text(
+                "Retry after 1 s."
+            )
+        await page.click("#retry")
+        await expect(page.locator("#outcome-kind")).to_have_text("Saved")
+
+        store.sync = failing_sync
+        await page.goto(callback_with_value)
+        await expect(page.locator("#outcome-kind")).to_have_text("Partial success")
+        await expect(page.locator("#failed-devices li")).to_have_text(
+            [re.compile(r"^finesse-a: "), re.compile(r"^cvp-1: ")]
+        )
+
+        other = quote(session.tokens.mint().value, safe="")
+        await page.goto(f"{callback_url}?connectionData={other}")
+        await expect(page.locator("#outcome-kind")).to_have_text("Rejected")
+        await expect(page.locator("#outcome-message")).to_contain_text(
+            "Deregister before reregistering"
+        )
+
+        store.database.fail_writes = True
+        await page.goto(f"{callback_url}?connectionData=")
+        await expect(page.locator("#outcome-kind")).to_have_text("Failed")
+        await expect(page.locator("#state")).to_have_text("registered")
+
+        await page.goto(f"{stranger_callback_url}?connectionData=")
+        await expect(page.locator("#outcome-kind")).to_have_text("Not signed in")

@@ -22,31 +22,31 @@
       init.headers["Content-Type"] = "application/xml";
       init.body = body;
     }
-    const response = await fetch(url, init);
-    const text = await response.text();
+    const fetched = await fetch(url, init);
+    const text = await fetched.text();
     let data = null;
-    if ((response.headers.get("Content-Type") || "").includes("json")) {
+    if ((fetched.headers.get("Content-Type") || "").includes("json")) {
       try {
         data = JSON.parse(text);
       } catch (error) {
         data = null;
       }
     }
-    return { status: response.status, headers: response.headers, text: text, data: data };
+    return { status: fetched.status, headers: fetched.headers, text: text, data: data };
   }
 
-  function apiErrorsOf(answer) {
-    const errors = answer.data && answer.data.apiErrors && answer.data.apiErrors.apiError;
+  function apiErrorsOf(response) {
+    const errors = response.data && response.data.apiErrors && response.data.apiErrors.apiError;
     if (!errors) {
       return [];
     }
     return Array.isArray(errors) ? errors : [errors];
   }
 
-  function describeErrors(answer) {
-    const errors = apiErrorsOf(answer);
+  function describeErrors(response) {
+    const errors = apiErrorsOf(response);
     if (errors.length === 0) {
-      return answer.text || "(no error details)";
+      return response.text || "(no error details)";
     }
     return errors
       .map((error) => `${error.errorMessage || ""} (${error.errorType || "no errorType"})`)
@@ -73,18 +73,18 @@
   }
 
   async function showState() {
-    const answer = await callApi("GET", registrationPath);
+    const response = await callApi("GET", registrationPath);
     const state = element("state");
-    if (answer.status !== 200 || !answer.data) {
-      state.textContent = `unknown (HTTP ${answer.status})`;
-      if (answer.status === 401) {
+    if (response.status !== 200 || !response.data) {
+      state.textContent = `unknown (HTTP ${response.status})`;
+      if (response.status === 401) {
         showOutcome("Not signed in", "failed",
           "The configuration API answered 401: sign in with an administrator account " +
           "when the browser asks, then reload the page.");
       }
       return;
     }
-    const registration = answer.data;
+    const registration = response.data;
     state.textContent = registration.state;
     element("register").hidden = registration.state === "registered";
     element("deregister").hidden = registration.state !== "registered";
@@ -99,12 +99,12 @@
   async function startWizard(field) {
     const callbackUrl = new URL(callbackPath, window.location.href).href;
     const query = `?callbackUrl=${encodeURIComponent(callbackUrl)}`;
-    const answer = await callApi("GET", registrationPath + query);
-    const target = answer.data && answer.data[field];
-    if (answer.status !== 200 || !target || !isHttpUrl(target)) {
+    const response = await callApi("GET", registrationPath + query);
+    const target = response.data && response.data[field];
+    if (response.status !== 200 || !target || !isHttpUrl(target)) {
       showOutcome("Cannot start the wizard", "failed",
-        `The configuration API answered HTTP ${answer.status} without a usable ${field}. ` +
-        describeErrors(answer));
+        `The configuration API answered HTTP ${response.status} without a usable ${field}. ` +
+        describeErrors(response));
       return;
     }
     window.location.assign(target);
@@ -120,46 +120,46 @@
       "</contextServiceRegistration>";
   }
 
-  // Step 8: store the connection data and describe the documented answer in words.
+  // Step 8: store the connection data and describe each documented response in words.
   async function sendUpdate(connectionData) {
     const action = connectionData ? "registration" : "deregistration";
-    const answer = await callApi("PUT", registrationPath, updateBody(connectionData));
-    if (answer.status === 200) {
+    const response = await callApi("PUT", registrationPath, updateBody(connectionData));
+    if (response.status === 200) {
       showOutcome("Saved", "ok", connectionData
         ? "The connection data was saved and every device took it."
         : "The connection data was cleared on the server and on every device.");
-    } else if (answer.status === 201) {
-      showPartialSuccess(answer);
-    } else if (answer.status === 503) {
-      const wait = answer.headers.get("Retry-After") || "a few";
+    } else if (response.status === 201) {
+      showPartialSuccess(response);
+    } else if (response.status === 503) {
+      const wait = response.headers.get("Retry-After") || "a few";
       showOutcome("Busy", "warning",
         `A device sync is still running, so the ${action} was not saved. ` +
-        `Retry in ${wait} seconds.`);
+        `Retry after ${wait} s.`);
       const retry = element("retry");
       retry.hidden = false;
       retry.onclick = () => run(() => sendUpdate(connectionData));
-    } else if (answer.status === 400) {
+    } else if (response.status === 400) {
       showOutcome("Rejected", "failed",
-        `The configuration API rejected the ${action}: ${describeErrors(answer)}`);
-    } else if (answer.status === 401) {
+        `The configuration API rejected the ${action}: ${describeErrors(response)}`);
+    } else if (response.status === 401) {
       showOutcome("Not signed in", "failed",
         "The configuration API answered 401: the browser has no valid credentials. " +
         "Reload the page and sign in with an administrator account.");
-    } else if (answer.status === 500) {
+    } else if (response.status === 500) {
       showOutcome("Failed", "failed",
-        `The database update failed and nothing was changed: ${describeErrors(answer)}`);
+        `The database update failed and nothing was changed: ${describeErrors(response)}`);
     } else {
-      showOutcome("Unexpected answer", "failed",
-        `HTTP ${answer.status}: ${describeErrors(answer)}`);
+      showOutcome("Unexpected response", "failed",
+        `HTTP ${response.status}: ${describeErrors(response)}`);
     }
     await showState();
   }
 
-  function showPartialSuccess(answer) {
+  function showPartialSuccess(response) {
     showOutcome("Partial success", "warning",
       "The connection data was saved in the database, but these devices did not take it:");
     const list = element("failed-devices");
-    for (const error of apiErrorsOf(answer)) {
+    for (const error of apiErrorsOf(response)) {
       const item = document.createElement("li");
       item.textContent = `${error.errorData || "unknown device"}: ${error.errorMessage || ""}`;
       list.append(item);
