@@ -56,12 +56,6 @@ async def run_server(settings: Settings) -> None:
         if settings.public_url is None and port != settings.port:
             session.public_url = settings.base_url.rsplit(":", 1)[0] + f":{port}"
         _log_startup(settings, session, port)
-        log.info(
-            "Demo page at %s/demo/; wizard mode %s; connectionData %s",
-            session.public_url,
-            settings.wizard_mode,
-            "accepts any value" if settings.accept_any_connection_data else "checked",
-        )
         await _wait_for_stop_signal()
         log.info("Stopping")
     finally:

@@ -20,7 +20,7 @@ from aiohttp import web
 from .callbackurl import InvalidCallbackUrl, add_query_parameter, check_callback_url
 from .connectiondata import ORGANIZATIONS, ConnectionDataToken, find_organization
 from .pages import PAGES, Pages, asset_handler, page_response
-from .session import Session, session_of
+from .session import SESSION, Session, session_of
 
 __all__ = [
     "AUTHORIZE_PATH",
@@ -99,30 +99,50 @@ async def _authorize_form(request: web.Request) -> web.Response:
     if form.get("action") == "cancel":
         return _cancel(flow)
 
-    step = flow.get("step")
-    if step == _SIGN_IN:
-        user = form.get("user", "").strip()
-        problem = _check_user(user)
-        if problem:
-            return _step_page(request, session, flow, error=problem, user=user)
-        return _step_page(
-            request, session, {**flow, "user": user, "step": _ORGANIZATION}
-        )
-    if step == _ORGANIZATION:
-        organization = find_organization(form.get("organization", ""))
-        if organization is None:
-            error = "Choose one of the organizations listed."
-            return _step_page(request, session, flow, error=error)
-        confirmed = {**flow, "organizationId": organization.id, "step": _CONFIRM}
-        return _step_page(request, session, confirmed)
+    step = _AUTHORIZE_STEPS.get(flow.get("step", ""))
+    if step is None:
+        return _invalid_state_page(request)
+    return step(request, session, flow, form)
 
+
+def _after_sign_in(
+    request: web.Request, session: Session, flow: dict[str, Any], form: dict[str, str]
+) -> web.Response:
+    user = form.get("user", "").strip()
+    problem = _check_user(user)
+    if problem:
+        return _step_page(request, session, flow, error=problem, user=user)
+    return _step_page(request, session, {**flow, "user": user, "step": _ORGANIZATION})
+
+
+def _after_organization(
+    request: web.Request, session: Session, flow: dict[str, Any], form: dict[str, str]
+) -> web.Response:
+    organization = find_organization(form.get("organization", ""))
+    if organization is None:
+        error = "Choose one of the organizations listed."
+        return _step_page(request, session, flow, error=error)
+    confirmed = {**flow, "organizationId": organization.id, "step": _CONFIRM}
+    return _step_page(request, session, confirmed)
+
+
+def _after_confirm(
+    request: web.Request, session: Session, flow: dict[str, Any], form: dict[str, str]
+) -> web.Response:
     organization = find_organization(flow.get("organizationId", ""))
-    if step != _CONFIRM or organization is None:
+    if organization is None:
         return _invalid_state_page(request)
     token = session.tokens.mint(
         organization=organization, issued_to=flow["user"], app_type=flow["appType"]
     )
     return _return_with_token(flow["callbackUrl"], token.value)
+
+
+_AUTHORIZE_STEPS = {
+    _SIGN_IN: _after_sign_in,
+    _ORGANIZATION: _after_organization,
+    _CONFIRM: _after_confirm,
+}
 
 
 async def _unauthorize(request: web.Request) -> web.Response:
@@ -291,14 +311,25 @@ def _bad_request_page(request: web.Request, title: str, message: str) -> web.Res
     )
 
 
+async def _log_wizard_settings(app: web.Application) -> None:
+    settings = app[SESSION].settings
+    log.info(
+        "Wizard mode %s; connectionData %s; demo page at /demo/",
+        settings.wizard_mode,
+        "accepts any value" if settings.accept_any_connection_data else "is checked",
+    )
+
+
 def add_wizard_routes(app: web.Application) -> None:
     """Add the cloud role's pages, and the template environment they share."""
     if PAGES not in app:
         app[PAGES] = Pages()
+    app.on_startup.append(_log_wizard_settings)
     router = app.router
-    router.add_get(AUTHORIZE_PATH, _authorize)
+    # In auto mode a GET mints or revokes a token, which a HEAD must never do.
+    router.add_get(AUTHORIZE_PATH, _authorize, allow_head=False)
     router.add_post(AUTHORIZE_PATH, _authorize_form)
-    router.add_get(UNAUTHORIZE_PATH, _unauthorize)
+    router.add_get(UNAUTHORIZE_PATH, _unauthorize, allow_head=False)
     router.add_post(UNAUTHORIZE_PATH, _unauthorize_form)
     router.add_get(MANAGEMENT_PATH, _management)
     router.add_post(MANAGEMENT_PATH, _management_form)

@@ -213,3 +213,37 @@ async def test_demo_describes_each_update_outcome(
 
         await page.goto(f"{stranger_callback_url}?connectionData=")
         await expect(page.locator("#outcome-kind")).to_have_text("Not signed in")
+
+
+async def test_demo_cancels_then_reregisters_from_invalid(
+    make_client: ClientFactory, browser: BrowserContext
+) -> None:
+    client = await make_client()
+    tokens = session_of_client(client).tokens
+    revoked = tokens.mint().value
+    session_of_client(client).store.reset(revoked)
+    tokens.revoke(revoked)
+    page = await browser.new_page()
+    expect.set_options(timeout=TIMEOUT_MS)
+
+    async with screenshot_on_failure(page, "demo-cancels-then-reregisters"):
+        await page.goto(str(client.make_url("/demo/")))
+        await expect(page.locator("#state")).to_have_text("invalid")
+        await page.click("#register")
+        await page.click("#cancel")
+        await expect(page.locator("#outcome-kind")).to_have_text("Cancelled")
+        await expect(page.locator("#outcome-message")).to_contain_text(
+            "error=access_denied"
+        )
+        await expect(page.locator("#state")).to_have_text("invalid")
+
+        await page.click("#register")
+        await page.fill("#user", "bob")
+        await page.click("#next")
+        await page.click("#next")
+        await page.click("#confirm")
+        await expect(page.locator("#outcome-kind")).to_have_text("Saved")
+        await expect(page.locator("#state")).to_have_text("registered")
+        stored = session_of_client(client).store.current.connection_data
+        assert stored != revoked
+        assert tokens.is_live(stored)

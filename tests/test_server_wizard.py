@@ -291,6 +291,21 @@ async def test_unauthorize_redirect_has_empty_connection_data(
     )
 
 
+async def test_head_changes_no_token(make_client: ClientFactory) -> None:
+    client = await make_client(wizard_mode="auto")
+    tokens = session_of_client(client).tokens
+    token = tokens.mint()
+    extra = f"&connectionData={quote(token.value, safe='')}"
+
+    authorize = await client.head(wizard_url("/v1/authorize", CALLBACK))
+    unauthorize = await client.head(wizard_url("/v1/unauthorize", CALLBACK, extra))
+
+    assert authorize.status == 405
+    assert unauthorize.status == 405
+    assert tokens.is_live(token.value)
+    assert tokens.cached_verdicts == 1
+
+
 async def put_value(client: Client, value: str) -> str:
     """Store ``value`` with the update API and return the state GET then reports."""
     put = await client.put(REGISTRATION_PATH, data=update_body(value), headers=XML)

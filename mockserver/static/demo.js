@@ -186,7 +186,30 @@
       return;
     }
     // The wizard adds its parameter last, after any the callback URL already had.
-    await sendUpdate(values[values.length - 1]);
+    const connectionData = values[values.length - 1];
+    if (connectionData && (await readState()) === "invalid" && !(await clearInvalid())) {
+      return;
+    }
+    await sendUpdate(connectionData);
+  }
+
+  async function readState() {
+    const response = await callApi("GET", registrationPath);
+    return response.data ? response.data.state : null;
+  }
+
+  // The API takes a new value only after the stored one is cleared, and an invalid
+  // registration recovers by registering again, so the page clears it first.
+  async function clearInvalid() {
+    const response = await callApi("PUT", registrationPath, updateBody(""));
+    if (response.status === 200 || response.status === 201) {
+      return true;
+    }
+    showOutcome("Failed", "failed",
+      `Clearing the invalid connection data failed with HTTP ${response.status}: ` +
+      describeErrors(response));
+    await showState();
+    return false;
   }
 
   async function run(task) {
