@@ -1,6 +1,6 @@
 // The custom Context Service page of Cisco's sample registration workflow.
-// Every value from the URL or the API reaches the page through textContent, never
-// as markup.
+// Every value from the URL or the API reaches the page as text (textContent) or as
+// a link checked to be http(s), never as markup.
 "use strict";
 
 (function () {
