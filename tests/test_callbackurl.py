@@ -100,7 +100,7 @@ def test_check_callback_url_accepts(value: str, expected: str) -> None:
         ("http:///cb", "is not an absolute http or https URL"),
         ("http://[::1/cb", "is not a valid URL"),
         ("http://127.0.0.1/cb\r\nSet-Cookie: a=b", "contains control characters"),
-        ("http://127.0.0.1/" + "a" * MAX_CALLBACK_URL_CHARS, "the maximum is 4096"),
+        ("http://127.0.0.1/" + "a" * MAX_CALLBACK_URL_CHARS, "the maximum is 2048"),
     ],
     ids=[
         "missing",
