@@ -203,6 +203,11 @@ class TokenAuthority:
             )
         return token
 
+    def reset(self) -> None:
+        """Forget every revocation and cached verdict; minted tokens stay valid."""
+        self._revoked.clear()
+        self._decoded.clear()
+
     def _encode(self, document: dict[str, Any]) -> str:
         signature = self.signer.sign(_PURPOSE, _canonical(document))
         signed = {**document, "signature": signature}

@@ -11,10 +11,15 @@ from typing import Any
 
 from aiohttp import web
 
-from .connectiondata import DEFAULT_ORGANIZATION, ORGANIZATIONS, find_organization
-from .session import session_of
+from .connectiondata import (
+    DEFAULT_ORGANIZATION,
+    ORGANIZATIONS,
+    Organization,
+    find_organization,
+)
+from .session import Session, session_of
 
-__all__ = ["CONNECTION_DATA_PATH", "add_token_routes"]
+__all__ = ["CONNECTION_DATA_PATH", "add_token_routes", "mint_connection_data"]
 
 CONNECTION_DATA_PATH = "/_mock/connection-data"
 
@@ -22,35 +27,37 @@ _MAX_ISSUED_TO_CHARS = 128
 _MAX_REQUEST_BYTES = 4096
 
 
-async def _mint_connection_data(request: web.Request) -> web.Response:
-    """Mint a token; the optional JSON body picks organizationId and issuedTo."""
+class _InvalidOption(ValueError):
+    """One field of the request body is invalid: what it expects and what it got."""
+
+    def __init__(self, field: str, expected: str, value: object) -> None:
+        super().__init__(f"{field}: expected {expected}, found {value!r}")
+        self.field = field
+        self.expected = expected
+        self.value = value
+
+
+async def mint_connection_data(request: web.Request, session: Session) -> web.Response:
+    """Mint a token; the optional JSON body sets organizationId and issuedTo.
+
+    Returns the token and its decoded fields. An invalid body gets 400 with the
+    control API's error object.
+    """
     try:
         options = await _read_options(request)
-    except ValueError as exc:
-        return web.json_response({"error": str(exc)}, status=400)
+        organization = _organization_option(options)
+        issued_to = _issued_to_option(options)
+    except _InvalidOption as exc:
+        error = {
+            "status": 400,
+            "message": str(exc),
+            "field": exc.field,
+            "expected": exc.expected,
+            "value": exc.value if _is_json(exc.value) else repr(exc.value),
+        }
+        return web.json_response({"error": error}, status=400)
 
-    organization = DEFAULT_ORGANIZATION
-    organization_id = options.get("organizationId")
-    if organization_id is not None:
-        found = find_organization(str(organization_id))
-        if found is None:
-            known = ", ".join(item.id for item in ORGANIZATIONS)
-            message = (
-                f"organizationId {organization_id!r} is unknown; use one of {known}"
-            )
-            return web.json_response({"error": message}, status=400)
-        organization = found
-    issued_to = options.get("issuedTo", "administrator@example.com")
-    if not isinstance(issued_to, str) or not 0 < len(issued_to) <= _MAX_ISSUED_TO_CHARS:
-        message = (
-            f"issuedTo {issued_to!r} is invalid; "
-            f"send a string of 1 to {_MAX_ISSUED_TO_CHARS} characters"
-        )
-        return web.json_response({"error": message}, status=400)
-
-    token = session_of(request).tokens.mint(
-        organization=organization, issued_to=issued_to
-    )
+    token = session.tokens.mint(organization=organization, issued_to=issued_to)
     return web.json_response(
         {"connectionData": token.value, "fields": dict(token.fields)}
     )
@@ -61,18 +68,56 @@ async def _read_options(request: web.Request) -> dict[str, Any]:
         return {}
     raw = await request.content.read(_MAX_REQUEST_BYTES + 1)
     if len(raw) > _MAX_REQUEST_BYTES:
-        raise ValueError(f"the request body is larger than {_MAX_REQUEST_BYTES} bytes")
+        expected = f"a JSON object of at most {_MAX_REQUEST_BYTES} bytes"
+        raise _InvalidOption("body", expected, f"{len(raw)} bytes or more")
     if not raw.strip():
         return {}
     try:
         options = json.loads(raw)
     except ValueError as exc:
-        raise ValueError(f"the request body is not valid JSON: {exc}") from exc
+        raise _InvalidOption("body", "a JSON object", f"invalid JSON: {exc}") from exc
     if not isinstance(options, dict):
-        raise ValueError("the request body must be a JSON object")
+        raise _InvalidOption("body", "a JSON object", options)
     return options
 
 
+def _organization_option(options: dict[str, Any]) -> Organization:
+    organization_id = options.get("organizationId")
+    if organization_id is None:
+        return DEFAULT_ORGANIZATION
+    found = (
+        find_organization(organization_id) if isinstance(organization_id, str) else None
+    )
+    if found is not None:
+        return found
+    known = ", ".join(item.id for item in ORGANIZATIONS)
+    raise _InvalidOption("organizationId", f"one of {known}", organization_id)
+
+
+def _issued_to_option(options: dict[str, Any]) -> str:
+    issued_to = options.get("issuedTo", "administrator@example.com")
+    if not isinstance(issued_to, str) or not 0 < len(issued_to) <= _MAX_ISSUED_TO_CHARS:
+        expected = f"a string of 1 to {_MAX_ISSUED_TO_CHARS} characters"
+        raise _InvalidOption("issuedTo", expected, issued_to)
+    return issued_to
+
+
+def _is_json(value: object) -> bool:
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+async def _mint_route(request: web.Request) -> web.Response:
+    return await mint_connection_data(request, session_of(request))
+
+
 def add_token_routes(app: web.Application) -> None:
-    """Add ``POST /_mock/connection-data`` to ``app``."""
-    app.router.add_post(CONNECTION_DATA_PATH, _mint_connection_data)
+    """Add ``POST /_mock/connection-data`` to ``app``.
+
+    Call it before any catch-all route under /_mock/, which would otherwise match
+    first.
+    """
+    app.router.add_post(CONNECTION_DATA_PATH, _mint_route)

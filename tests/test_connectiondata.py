@@ -143,6 +143,17 @@ def test_revocation_applies_after_cached_verdict() -> None:
     assert authority.decode(token.value) == token
 
 
+def test_reset_forgets_revocations() -> None:
+    authority = TokenAuthority()
+    token = authority.mint()
+    authority.revoke(token.value)
+
+    authority.reset()
+
+    assert authority.is_live(token.value)
+    assert authority.cached_verdicts == 1
+
+
 def test_revoke_ignores_foreign_value() -> None:
     authority = TokenAuthority()
 

@@ -537,13 +537,21 @@ async def test_mint_endpoint_without_body(make_client: ClientFactory) -> None:
 
 
 @pytest.mark.parametrize(
-    ("body", "message"),
+    ("body", "field", "message"),
     [
-        (b"{", "the request body is not valid JSON"),
-        (b"[1]", "the request body must be a JSON object"),
-        (b'{"organizationId": "nope"}', "organizationId 'nope' is unknown"),
-        (b'{"issuedTo": 7}', "issuedTo 7 is invalid"),
-        (b" " * 4097, "larger than 4096 bytes"),
+        (b"{", "body", "body: expected a JSON object, found 'invalid JSON: "),
+        (b"[1]", "body", "body: expected a JSON object, found [1]"),
+        (
+            b'{"organizationId": "nope"}',
+            "organizationId",
+            "organizationId: expected one of ",
+        ),
+        (
+            b'{"issuedTo": 7}',
+            "issuedTo",
+            "issuedTo: expected a string of 1 to 128 characters, found 7",
+        ),
+        (b" " * 4097, "body", "body: expected a JSON object of at most 4096 bytes"),
     ],
     ids=[
         "malformed",
@@ -554,7 +562,7 @@ async def test_mint_endpoint_without_body(make_client: ClientFactory) -> None:
     ],
 )
 async def test_mint_endpoint_rejects_body(
-    make_client: ClientFactory, body: bytes, message: str
+    make_client: ClientFactory, body: bytes, field: str, message: str
 ) -> None:
     client = await make_client()
 
@@ -563,6 +571,9 @@ async def test_mint_endpoint_rejects_body(
         data=body,
         headers={"Content-Type": "application/json"},
     )
+    error = (await response.json())["error"]
 
     assert response.status == 400
-    assert message in (await response.json())["error"]
+    assert error["status"] == 400
+    assert error["field"] == field
+    assert error["message"].startswith(message)
