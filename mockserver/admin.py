@@ -27,9 +27,9 @@ from .controlinput import (
     parse_verify_body,
 )
 from .journal import JournalEntry, format_time, role_of, verify
+from .scenario import FIRED_FAULT
 from .session import (
     CONTRACT_WARNINGS,
-    FAULT_FIRED,
     REJECTION_ERRORS,
     Session,
     session_of,
@@ -116,7 +116,9 @@ async def record_requests(request: web.Request, handler: Route) -> web.StreamRes
         if request:
             warnings = request.get(CONTRACT_WARNINGS, ())
             errors = request.get(REJECTION_ERRORS, ())
-            fault = request.get(FAULT_FIRED)
+            fired = request.get(FIRED_FAULT)
+            if fired is not None:
+                fault = f"rule {fired.rule.index}: {fired.rule!r}"
         journal = session_of(request).journal
         journal.record(
             JournalEntry(
@@ -237,6 +239,13 @@ async def _put_state(request: web.Request, session: Session) -> web.Response:
 
 
 async def _reset(request: web.Request, session: Session) -> web.Response:
+    if session.store.is_busy:
+        return control_error(
+            409,
+            "A registration update or device sync is running; reset again once it "
+            "ends.",
+            headers={"Retry-After": "1"},
+        )
     await session.reset()
     return web.json_response(_state_body(session))
 

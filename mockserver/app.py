@@ -18,12 +18,16 @@ from aiohttp import web
 from . import __version__
 from .admin import add_control_routes
 from .configapi import add_config_routes
+from .demo import add_demo_routes
 from .devices import add_device_routes
 from .errors import SettingsError
-from .scenario.apply import settings_for
+from .scenario.apply import switch_settings
 from .scenario.watch import watch_scenario
+from .scenarioapi import add_scenario_routes
 from .session import SESSION, Session, build_session
 from .settings import DEFAULT_PASSWORD, Settings
+from .tokenapi import add_token_routes
+from .wizard import add_wizard_routes
 
 __all__ = ["build_app", "run_server"]
 
@@ -36,6 +40,10 @@ def build_app(settings: Settings, session: Session | None = None) -> web.Applica
     app = web.Application()
     app[SESSION] = session
     add_config_routes(app, session)
+    add_wizard_routes(app)
+    add_demo_routes(app)
+    add_token_routes(app)
+    add_scenario_routes(app)
     add_control_routes(app)
     add_device_routes(app)
     app.on_startup.append(_start_contracts)
@@ -55,6 +63,7 @@ async def run_server(
     ``settings.watch`` they win again over each reloaded scenario.
     """
     session = build_session(settings)
+    session.overrides = dict(overrides or {})
     app = build_app(settings, session)
     runner = web.AppRunner(
         app,
@@ -121,7 +130,9 @@ def _start_watcher(
         return None
     return asyncio.create_task(
         watch_scenario(
-            session, Path(source), lambda scenario: settings_for(scenario, overrides)
+            session,
+            Path(source),
+            lambda scenario: switch_settings(session.settings, scenario, overrides),
         )
     )
 

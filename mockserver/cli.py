@@ -19,7 +19,6 @@ from .deviceconfig import (
     DEFAULT_DEVICES,
     DEVICE_TYPES,
     DeviceAction,
-    DeviceConfig,
     DeviceFault,
     parse_device,
     parse_device_delay,
@@ -34,6 +33,7 @@ from .settings import (
     ENV_PREFIX,
     LOG_FORMATS,
     PROFILES,
+    WIZARD_MODES,
     Settings,
     env_items,
     parse_bool,
@@ -168,6 +168,19 @@ def _add_serve_flags(serve: argparse.ArgumentParser) -> None:
         "(MOCKSERVER_FAIL_DATABASE_WRITES=true)",
     )
     serve.add_argument(
+        "--wizard-mode",
+        choices=WIZARD_MODES,
+        help="pages shows the registration wizard's pages, auto redirects back at "
+        "once for clients that follow redirects (MOCKSERVER_WIZARD_MODE; pages)",
+    )
+    serve.add_argument(
+        "--accept-any-connection-data",
+        action="store_true",
+        default=None,
+        help="report every non-empty connectionData as registered instead of "
+        "checking that it is a live token (MOCKSERVER_ACCEPT_ANY_CONNECTION_DATA=true)",
+    )
+    serve.add_argument(
         "--journal-size",
         type=int,
         metavar="ENTRIES",
@@ -273,6 +286,8 @@ def setting_values(
     pick("journal_size", "JOURNAL_SIZE", int)
     pick("control_token", "CONTROL_TOKEN")
     pick("watch", "WATCH", bool)
+    pick("wizard_mode", "WIZARD_MODE")
+    pick("accept_any_connection_data", "ACCEPT_ANY_CONNECTION_DATA", bool)
 
     no_auth = args.no_auth
     if no_auth is None and ENV_PREFIX + "NO_AUTH" in env:
@@ -306,23 +321,14 @@ def _device_settings(
     args: argparse.Namespace, env: Mapping[str, str]
 ) -> dict[str, object]:
     """Build the devices and device faults from the --device-* flags and variables."""
-    devices: tuple[DeviceConfig, ...] = DEFAULT_DEVICES
+    values: dict[str, object] = {}
     specs = _list_setting(args, env, "device", "DEVICES")
     if specs:
-        devices = tuple(parse_device(spec) for spec in specs)
-
-    for text in _list_setting(args, env, "device_timeout", "DEVICE_TIMEOUT"):
-        target, seconds = parse_device_timeout(text)
-        if target is not None and all(device.name != target for device in devices):
-            raise SettingsError(
-                f"device timeout {text!r} names device {target!r}, which is not "
-                "configured; add it with --device first"
-            )
-        devices = tuple(
-            dataclasses.replace(device, timeout=seconds)
-            if target in (None, device.name)
-            else device
-            for device in devices
+        values["devices"] = tuple(parse_device(spec) for spec in specs)
+    timeouts = _list_setting(args, env, "device_timeout", "DEVICE_TIMEOUT")
+    if timeouts:
+        values["device_timeouts"] = tuple(
+            parse_device_timeout(text) for text in timeouts
         )
 
     actions: dict[str, DeviceAction] = {}
@@ -339,8 +345,11 @@ def _device_settings(
         change(name, delay=delay)
     for name in _list_setting(args, env, "device_reset", "DEVICE_RESET"):
         change(name, reset=True)
-    faults = tuple(DeviceFault(name, action) for name, action in actions.items())
-    return {"devices": devices, "device_faults": faults}
+    if actions:
+        values["device_faults"] = tuple(
+            DeviceFault(name, action) for name, action in actions.items()
+        )
+    return values
 
 
 def main(argv: Sequence[str] | None = None) -> int:

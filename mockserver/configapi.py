@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from .apierrors import SUCCESS_TEXT, ApiError, render_api_errors
-from .auth import BasicAuth, add_cors_headers, wants_json
+from .auth import add_cors_headers, wants_json
 from .contracts import BodyRejected, UpdateBody, decode_body
 from .scenario import inject_fault
 from .session import CONTRACT_WARNINGS, REJECTION_ERRORS, Session, session_of
@@ -21,11 +21,10 @@ from .views import (
     render_service_config,
 )
 
-__all__ = ["AUTH", "add_config_routes", "api_errors_response"]
+__all__ = ["add_config_routes", "api_errors_response"]
 
 log = logging.getLogger("mockserver.configapi")
 
-AUTH = web.AppKey("auth", BasicAuth)
 
 XML_TYPE = "application/xml"
 JSON_TYPE = "application/json"
@@ -62,7 +61,7 @@ def _resource(methods: str, handlers: dict[str, Handler]) -> Handler:
         if request.method == "OPTIONS":
             return web.Response(status=200, headers={"Allow": methods})
         if session.settings.auth:
-            auth = request.app[AUTH]
+            auth = session.auth
             if not auth.is_authorized(request.headers.get("Authorization")):
                 return api_errors_response(
                     401,
@@ -276,7 +275,6 @@ async def _unknown(request: web.Request, session: Session) -> web.StreamResponse
 
 def add_config_routes(app: web.Application, session: Session) -> None:
     """Add the configuration API's routes and its authenticator to ``app``."""
-    app[AUTH] = BasicAuth(session.settings.users)
     router = app.router
     router.add_route(
         "*", REGISTRATION_PATH, _route(_registration, _REGISTRATION_METHODS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Iterable
@@ -19,6 +20,7 @@ __all__ = [
     "DeviceConfig",
     "DeviceFault",
     "DeviceType",
+    "apply_device_timeouts",
     "check_device_settings",
     "parse_device",
     "parse_device_delay",
@@ -205,3 +207,26 @@ def _parse_seconds(text: str, value: str, *, allow_zero: bool) -> float:
             f"{text!r} has {value!r} seconds; use a number of seconds {bound}"
         )
     return seconds
+
+
+def apply_device_timeouts(
+    devices: tuple[DeviceConfig, ...], timeouts: Iterable[tuple[str | None, float]]
+) -> tuple[DeviceConfig, ...]:
+    """Return ``devices`` with each timeout applied, in order.
+
+    A timeout names one device, or every device when its name is None. Raises
+    SettingsError when it names a device that is not configured.
+    """
+    for target, seconds in timeouts:
+        if target is not None and all(device.name != target for device in devices):
+            raise SettingsError(
+                f"a device timeout names device {target!r}, which is not configured; "
+                f"configured devices: {', '.join(d.name for d in devices) or '(none)'}"
+            )
+        devices = tuple(
+            dataclasses.replace(device, timeout=seconds)
+            if target in (None, device.name)
+            else device
+            for device in devices
+        )
+    return devices

@@ -23,6 +23,7 @@ from .apierrors import ApiError, render_api_errors
 from .contracts import BodyRejected, decode_body, parse_xml
 from .devicestore import DeviceState
 from .devicesync import DEVICE_PATH
+from .scenario import inject_fault
 from .session import SESSION, Session, session_of
 
 __all__ = ["DEVICES_STATE_PATH", "add_device_routes", "render_device_state"]
@@ -83,7 +84,7 @@ async def _get_device(request: web.Request) -> web.Response:
     )
 
 
-async def _put_device(request: web.Request) -> web.Response:
+async def _put_device(request: web.Request) -> web.StreamResponse:
     session = session_of(request)
     name = request.match_info["name"]
     state = _simulated_device(session, name)
@@ -95,6 +96,13 @@ async def _put_device(request: web.Request) -> web.Response:
         reasons = "; ".join(error.error_message for error in exc.errors)
         log.warning("Device %s rejected an update body: %s", name, reasons)
         return _errors_response(exc.status, exc.errors)
+
+    # Scenario rules for this device come first; the request body was read above.
+    fault = await inject_fault(
+        session, f"device:{name}", request, body=await request.read()
+    )
+    if fault is not None:
+        return fault
 
     action = await session.devices.behaviour.on_update(state.config, value)
     if action.delay:

@@ -105,6 +105,23 @@ class DeviceStore:
         # Request handlers waiting in delay(), so that shutdown can end them.
         self._waiting: set[asyncio.Task[Any]] = set()
 
+    def configure(
+        self,
+        devices: Iterable[DeviceConfig],
+        faults: Iterable[DeviceFault] = (),
+        *,
+        initial: str = "",
+    ) -> None:
+        """Replace every device with a fresh one holding ``initial``.
+
+        The behaviour becomes the settings' faults. Callers make sure no sync runs.
+        """
+        self.behaviour = SettingsBehaviour(faults)
+        self._states = {
+            device.name: DeviceState(device, connection_data=initial)
+            for device in devices
+        }
+
     @property
     def configs(self) -> tuple[DeviceConfig, ...]:
         """Return the configured devices in configuration order."""

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
 from .apierrors import ApiError
+from .auth import BasicAuth
+from .connectiondata import TokenAuthority
 from .contracts import ContractsLoader
 from .devicestore import DeviceStore, SettingsBehaviour
 from .devicesync import DeviceSync
@@ -25,7 +28,6 @@ from .settings import Settings
 
 __all__ = [
     "CONTRACT_WARNINGS",
-    "FAULT_FIRED",
     "REJECTION_ERRORS",
     "SESSION",
     "ContextServiceConfig",
@@ -40,8 +42,6 @@ __all__ = [
 CONTRACT_WARNINGS = web.RequestKey("contract_warnings", tuple[str, ...])
 # Request key under which handlers leave the apiErrors of a body they rejected.
 REJECTION_ERRORS = web.RequestKey("rejection_errors", tuple[ApiError, ...])
-# Request key under which the fault-rule engine names the rule that fired.
-FAULT_FIRED = web.RequestKey("fault_fired", str)
 
 # Tells whether one part of the mock is ready to serve.
 ReadinessCheck = Callable[[], bool]
@@ -64,7 +64,7 @@ class ContextServiceConfig:
 
 @dataclass
 class Session:
-    """One mock instance: settings, registration store, devices, contracts, journal."""
+    """One mock instance: settings, registration, tokens, devices and journal."""
 
     settings: Settings
     store: RegistrationStore
@@ -75,20 +75,35 @@ class Session:
     devices: DeviceStore
     device_sync: DeviceSync
     journal: Journal = field(default_factory=Journal)
-    # The connectionData that reset() puts back.
+    # The registration the scenario started with, which reset() puts back.
     initial_connection_data: str = ""
+    initial_revoked: bool = False
+    # Settings given by flags or environment variables; they win over every
+    # scenario loaded while the server runs.
+    overrides: Mapping[str, Any] = field(default_factory=dict)
     # Readiness checks by name. The mock is ready when every one returns True.
     readiness_checks: dict[str, ReadinessCheck] = field(default_factory=dict)
     # Called by reset() after the registration and the journal, in order.
     reset_callbacks: list[ResetCallback] = field(default_factory=list)
+    # Mints, checks and revokes connectionData; its secret lives as long as the session.
+    tokens: TokenAuthority = field(default_factory=TokenAuthority)
     service_config: ContextServiceConfig = field(default_factory=ContextServiceConfig)
     # Rendered GET bodies keyed by (version, state, callbackUrl, JSON or not).
     render_cache: dict[tuple[int, str, str | None, bool], bytes] = field(
         default_factory=dict
     )
-    scenario: Scenario = field(default_factory=Scenario)
     # Fault-rule counters of the active scenario; replaced when a scenario loads.
     faults: FaultEngine = field(default_factory=FaultEngine)
+    auth: BasicAuth = field(default_factory=lambda: BasicAuth(()))
+
+    @property
+    def scenario(self) -> Scenario:
+        """Return the active scenario."""
+        return self.settings.scenario
+
+    def configure_auth(self) -> None:
+        """Build the Basic authenticator from the settings' users."""
+        self.auth = BasicAuth(self.settings.users)
 
     def failing_readiness_checks(self) -> list[str]:
         """Return the names of the readiness checks that do not pass."""
@@ -104,8 +119,12 @@ class Session:
         return failing
 
     async def reset(self) -> None:
-        """Put the registration, the journal and every registered part back."""
-        self.store.reset(self.initial_connection_data)
+        """Put the scenario back at its start, clear the journal, run the callbacks.
+
+        The registration gets the value the scenario started with, and the devices,
+        revocations and fault-rule counters start afresh.
+        """
+        start_scenario(self, restart=True)
         self.journal.clear()
         for callback in self.reset_callbacks:
             result = callback()
@@ -120,7 +139,8 @@ SESSION = web.AppKey("session", Session)
 def build_session(settings: Settings) -> Session:
     """Build a fresh session from ``settings``."""
     database = Database(fail_writes=settings.fail_database_writes)
-    store = RegistrationStore(database=database)
+    tokens = TokenAuthority(accept_any=settings.accept_any_connection_data)
+    store = RegistrationStore(database=database, checker=tokens.is_live)
     devices = DeviceStore(
         settings.devices,
         SettingsBehaviour(settings.device_faults),
@@ -135,10 +155,15 @@ def build_session(settings: Settings) -> Session:
         devices=devices,
         device_sync=DeviceSync(devices, lambda: session.internal_url),
         journal=Journal(settings.journal_size),
+        tokens=tokens,
     )
     store.sync = session.device_sync.sync
     session.readiness_checks["contracts compiled"] = lambda: session.contracts.is_ready
-    start_scenario(session, settings.scenario)
+    session.readiness_checks["device sync started"] = lambda: (
+        session.device_sync.is_open
+    )
+    session.configure_auth()
+    start_scenario(session)
     return session
 
 

@@ -12,6 +12,7 @@ from .deviceconfig import (
     DEFAULT_DEVICES,
     DeviceConfig,
     DeviceFault,
+    apply_device_timeouts,
     check_device_settings,
 )
 from .errors import SettingsError
@@ -21,7 +22,9 @@ __all__ = [
     "DEFAULT_PASSWORD",
     "DEFAULT_USER",
     "ENV_PREFIX",
+    "WIZARD_MODES",
     "Settings",
+    "WizardMode",
     "parse_bool",
     "parse_users",
 ]
@@ -34,12 +37,14 @@ DEFAULT_PASSWORD = "mockserver"
 
 Profile = Literal["documented", "observed"]
 LogFormat = Literal["text", "json"]
+WizardMode = Literal["pages", "auto"]
 
 PROFILES: tuple[Profile, ...] = ("documented", "observed")
 LOG_FORMATS: tuple[LogFormat, ...] = ("text", "json")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 # Upper bound of the journal size; an entry takes a few hundred bytes.
 MAX_JOURNAL_SIZE = 1_000_000
+WIZARD_MODES: tuple[WizardMode, ...] = ("pages", "auto")
 
 
 @dataclass(frozen=True)
@@ -71,11 +76,19 @@ class Settings:
     # The devices the sync pushes connectionData to, and the faults set on them.
     devices: tuple[DeviceConfig, ...] = DEFAULT_DEVICES
     device_faults: tuple[DeviceFault, ...] = ()
+    # Timeouts in seconds that override the devices' own: for the named device, or
+    # for every device when the name is None. They apply to whichever device list is
+    # active, from the scenario or from flags.
+    device_timeouts: tuple[tuple[str | None, float], ...] = ()
     # The active scenario; its profile and auth are already merged into the fields
     # above, because flags and environment variables override them.
     scenario: Scenario = field(default_factory=Scenario)
     # Reload the scenario file when it changes.
     watch: bool = False
+    # "pages" shows the wizard's HTML pages; "auto" redirects back at once.
+    wizard_mode: WizardMode = "pages"
+    # Treats every non-empty connectionData as registered instead of checking tokens.
+    accept_any_connection_data: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -89,6 +102,11 @@ class Settings:
             raise SettingsError(
                 f"log format {self.log_format!r} is unknown; "
                 f"use one of {', '.join(LOG_FORMATS)}"
+            )
+        if self.wizard_mode not in WIZARD_MODES:
+            raise SettingsError(
+                f"wizard mode {self.wizard_mode!r} is unknown; "
+                f"use one of {', '.join(WIZARD_MODES)}"
             )
         if self.log_level.upper() not in LOG_LEVELS:
             raise SettingsError(
@@ -119,6 +137,13 @@ class Settings:
                 raise SettingsError(f"TLS file {path!r} does not exist")
         if self.auth and not self.users:
             raise SettingsError("authentication is on but no user is configured")
+        if self.device_timeouts:
+            # A frozen dataclass may normalise its own fields while it is built.
+            object.__setattr__(
+                self,
+                "devices",
+                apply_device_timeouts(self.devices, self.device_timeouts),
+            )
         check_device_settings(self.devices, self.device_faults)
 
     @property

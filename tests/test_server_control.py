@@ -43,7 +43,7 @@ async def test_ready_after_contracts_compile(make_client: ClientFactory) -> None
     assert response.status == 200
     assert await response.json() == {
         "status": "ready",
-        "checks": {"contracts compiled": True},
+        "checks": {"contracts compiled": True, "device sync started": True},
         "failing": [],
     }
 
@@ -74,7 +74,11 @@ async def test_ready_names_each_failing_check(make_client: ClientFactory) -> Non
     assert response.status == 503
     body = await response.json()
     assert body["failing"] == ["devices listening"]
-    assert body["checks"] == {"contracts compiled": True, "devices listening": False}
+    assert body["checks"] == {
+        "contracts compiled": True,
+        "device sync started": True,
+        "devices listening": False,
+    }
 
 
 async def test_ready_treats_raising_check_as_failing(
@@ -178,7 +182,7 @@ async def test_state_starts_not_registered(make_client: ClientFactory) -> None:
 
 
 async def test_put_state_registers(make_client: ClientFactory) -> None:
-    client = await make_client()
+    client = await make_client(accept_any_connection_data=True)
 
     response = await client.put("/_mock/state", json={"connectionData": "abc"})
     registration = await client.get(REGISTRATION_PATH)
@@ -272,7 +276,7 @@ async def test_put_state_rejects_invalid_body(
 
 
 async def test_reset_restores_initial_state(make_client: ClientFactory) -> None:
-    client = await make_client()
+    client = await make_client(accept_any_connection_data=True)
     session = session_of_client(client)
     session.initial_connection_data = "initial"
     await client.put(REGISTRATION_PATH, data=update_body(""), headers=XML)

@@ -150,7 +150,9 @@ async def test_deregister_syncs_empty_value(make_client: ClientFactory) -> None:
 
 
 async def test_failed_device_gives_partial_success(make_client: ClientFactory) -> None:
-    client = await make_client(device_faults=fault("finesse-1", status=503))
+    client = await make_client(
+        device_faults=fault("finesse-1", status=503), accept_any_connection_data=True
+    )
 
     response = await put(client, "abc")
     body = await response.text()
@@ -357,7 +359,9 @@ async def test_external_device_receives_update(
 
 
 async def test_slow_device_keeps_reads_fast(make_client: ClientFactory) -> None:
-    client = await make_client(device_faults=fault("finesse-1", delay=2.0))
+    client = await make_client(
+        device_faults=fault("finesse-1", delay=2.0), accept_any_connection_data=True
+    )
     first = asyncio.create_task(put(client, "abc"))
     await wait_until_syncing(client)
 

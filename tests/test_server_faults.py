@@ -128,6 +128,7 @@ async def test_database_write_fault__second_write_only(
 ) -> None:
     client = await start(
         make_client,
+        "accept_any_connection_data: true\n"
         "faults:\n  - target: database.write\n    nth: 2\n"
         "    action: {status: 507, errorType: mock.diskFull, message: Disk full.}\n",
     )

@@ -7,23 +7,20 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from conftest import (
-    ADMIN,
     REGISTRATION_PATH,
     XML,
     ClientFactory,
     update_body,
 )
 
-from mockserver.app import build_app
-from mockserver.session import FAULT_FIRED
-from mockserver.settings import Settings
+from mockserver.scenario import parse_scenario
+from mockserver.scenario.apply import scenario_settings
 
 Client = TestClient[web.Request, web.Application]
 
@@ -143,34 +140,22 @@ async def test_journal_skips_control_requests(make_client: ClientFactory) -> Non
     assert journal["recorded"] == 0
 
 
-@pytest.fixture
-async def fault_client(
-    unused_tcp_port_factory: Callable[[], int],
-) -> AsyncIterator[Client]:
-    """Serve a device route that marks its requests with a fired fault rule."""
+async def test_entry_names_fired_fault(make_client: ClientFactory) -> None:
+    scenario = parse_scenario(
+        "name: cvp-fails\n"
+        "devices: [{name: cvp-1, type: cvp}]\n"
+        "faults:\n"
+        "  - target: device:cvp-1\n"
+        "    action: {status: 503}\n"
+    )
+    client = await make_client(**scenario_settings(scenario))
+    await client.put(REGISTRATION_PATH, data=update_body("x"), headers=XML)
 
-    async def faulty_device(request: web.Request) -> web.Response:
-        request[FAULT_FIRED] = "<FaultRule device:cvp calls=1 status=503>"
-        return web.Response(status=503)
+    journal = await journal_of(client)
 
-    port = unused_tcp_port_factory()
-    app = build_app(Settings(host="127.0.0.1", port=port, devices=()))
-    app.router.add_put("/_devices/cvp/contextservice", faulty_device)
-    client = TestClient(TestServer(app, host="127.0.0.1", port=port), headers=ADMIN)
-    await client.start_server()
-    yield client
-    await client.close()
-
-
-async def test_entry_names_fired_fault(fault_client: Client) -> None:
-    await fault_client.put("/_devices/cvp/contextservice", data=b"x")
-
-    journal = await journal_of(fault_client)
-
-    entry = journal["entries"][0]
-    assert entry["role"] == "devices"
-    assert entry["status"] == 503
-    assert entry["fault"] == "<FaultRule device:cvp calls=1 status=503>"
+    [device_entry] = [e for e in journal["entries"] if e["role"] == "devices"]
+    assert device_entry["status"] == 503
+    assert device_entry["fault"] == "rule 0: <FaultRule device:cvp-1 status=503>"
 
 
 async def test_journal_bound_counts_dropped_entries(

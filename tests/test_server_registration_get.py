@@ -63,7 +63,9 @@ async def test_get_follows_state_table(
 
 
 async def test_get_builds_urls_from_public_url(make_client: ClientFactory) -> None:
-    client = await make_client(public_url="https://mock.example.com:9443/")
+    client = await make_client(
+        public_url="https://mock.example.com:9443/", accept_any_connection_data=True
+    )
     session_of_client(client).store.reset("token")
 
     registered = await client.get(REGISTRATION_PATH, params={"callbackUrl": CALLBACK})
@@ -131,7 +133,7 @@ async def test_get_rejects_invalid_callback(
 
 
 async def test_get_documented_profile_order(make_client: ClientFactory) -> None:
-    client = await make_client()
+    client = await make_client(accept_any_connection_data=True)
     session_of_client(client).store.reset("token")
 
     response = await client.get(REGISTRATION_PATH, params={"callbackUrl": CALLBACK})
@@ -145,7 +147,7 @@ async def test_get_documented_profile_order(make_client: ClientFactory) -> None:
 
 
 async def test_get_observed_profile_order(make_client: ClientFactory) -> None:
-    client = await make_client(profile="observed")
+    client = await make_client(profile="observed", accept_any_connection_data=True)
     session_of_client(client).store.reset("token")
 
     response = await client.get(REGISTRATION_PATH, params={"callbackUrl": CALLBACK})
@@ -183,7 +185,7 @@ async def test_get_json_uses_same_field_names(make_client: ClientFactory) -> Non
 
 
 async def test_get_sees_update_after_cached_read(make_client: ClientFactory) -> None:
-    client = await make_client()
+    client = await make_client(accept_any_connection_data=True)
     first = await client.get(REGISTRATION_PATH)
     session_of_client(client).store.reset("token")
 

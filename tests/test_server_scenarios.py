@@ -10,7 +10,14 @@ import asyncio
 
 from aiohttp import encode_basic_auth, web
 from aiohttp.test_utils import TestClient
-from conftest import ADMIN, REGISTRATION_PATH, XML, ClientFactory, update_body
+from conftest import (
+    ADMIN,
+    REGISTRATION_PATH,
+    XML,
+    ClientFactory,
+    session_of_client,
+    update_body,
+)
 
 from mockserver.scenario import FaultEngine, RequestView, load_scenario, parse_scenario
 from mockserver.scenario.apply import scenario_settings
@@ -45,11 +52,16 @@ async def put(client: Client, value: str, headers: dict[str, str] | None = None)
     return response.status
 
 
+def live_token(client: Client) -> str:
+    """Return a connectionData token the server behind ``client`` reports as live."""
+    return session_of_client(client).tokens.mint().value
+
+
 async def test_happy_path__register(make_client: ClientFactory) -> None:
     client = await start(make_client, "happy-path")
 
     before = await state_of(client, params=CALLBACK)
-    status = await put(client, "abc")
+    status = await put(client, live_token(client))
     after = await state_of(client)
 
     assert "<state>notRegistered</state>" in before
@@ -81,7 +93,7 @@ async def test_invalid_connection_data__reregister(make_client: ClientFactory) -
     before = await state_of(client, params=CALLBACK)
     cleared = await put(client, "")
     middle = await state_of(client)
-    registered = await put(client, "fresh")
+    registered = await put(client, live_token(client))
     after = await state_of(client)
 
     assert "<state>invalid</state>" in before
@@ -129,7 +141,7 @@ async def test_auth_required__only_scenario_user(make_client: ClientFactory) -> 
     anonymous = await client.get(REGISTRATION_PATH)
     default_account = await client.get(REGISTRATION_PATH, headers=ADMIN)
     wrong_password = await client.get(REGISTRATION_PATH, headers=wrong)
-    status = await put(client, "abc", headers=user)
+    status = await put(client, live_token(client), headers=user)
     after = await state_of(client, headers=user)
 
     assert anonymous.status == 401

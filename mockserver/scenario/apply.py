@@ -2,38 +2,17 @@
 
 Kept out of the package's ``__init__`` because it imports the settings, which
 themselves import the scenario model.
-
-Seams for the roles built on top of this module:
-
-- ``start_scenario(session, scenario, mint=..., live_checker=...)``: pass the
-  live-token minter and checker of the connectionData module, so that
-  ``registration: {state: registered}`` and ``{mint: true}`` store a live token and
-  stored values that are not live read invalid (unless the scenario sets
-  ``accept_any_connection_data``).
-- Device sync: ``inject_fault(session, f"device:{name}", request, body=raw)`` at the
-  top of the simulator's PUT handler, so delays, drops and timeouts happen on the
-  real connection the sync opened.
-- Wizard: ``fire_fault(session, "wizard.authorize", request)``. A fired ``cancel``
-  is the wizard's own response, and everything else goes to ``apply_fault``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import json
+import dataclasses
 import logging
-import uuid
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..registration import (
-    ConnectionDataChecker,
-    DatabaseError,
-    WriteHook,
-    accept_any_connection_data,
-)
-from ..settings import Settings
+from ..registration import DatabaseError, WriteHook
+from ..settings import DEFAULT_PASSWORD, DEFAULT_USER, Settings
 from .model import InitialRegistration, Scenario
 from .respond import fault_error
 from .rules import FaultEngine, RequestView
@@ -45,10 +24,10 @@ __all__ = [
     "database_fault_hook",
     "initial_connection_data",
     "install_scenario",
-    "placeholder_token",
     "scenario_settings",
     "settings_for",
     "start_scenario",
+    "switch_settings",
 ]
 
 log = logging.getLogger("mockserver.scenario")
@@ -57,15 +36,16 @@ Minter = Callable[[], str]
 
 
 def scenario_settings(scenario: Scenario) -> dict[str, Any]:
-    """Return the Settings fields a scenario sets: itself, profile and auth."""
-    values: dict[str, Any] = {
+    """Return the Settings fields a scenario sets."""
+    return {
         "scenario": scenario,
         "profile": scenario.profile,
         "auth": scenario.auth.enabled,
+        "users": scenario.auth.users or ((DEFAULT_USER, DEFAULT_PASSWORD),),
+        "devices": scenario.devices,
+        "wizard_mode": scenario.wizard_mode,
+        "accept_any_connection_data": scenario.accept_any_connection_data,
     }
-    if scenario.auth.users:
-        values["users"] = scenario.auth.users
-    return values
 
 
 def settings_for(scenario: Scenario, overrides: Mapping[str, Any]) -> Settings:
@@ -73,16 +53,15 @@ def settings_for(scenario: Scenario, overrides: Mapping[str, Any]) -> Settings:
     return Settings(**{**scenario_settings(scenario), **overrides})
 
 
-def placeholder_token() -> str:
-    """Return a connectionData value in the real format: Base64 of a JSON document."""
-    # NOTE: a stand-in until a live-token minter is passed to start_scenario; the
-    # configuration API accepts any non-empty value as registered without one.
-    document = {"kind": "mockserver-placeholder", "id": str(uuid.uuid4())}
-    return base64.b64encode(json.dumps(document).encode()).decode("ascii")
+def switch_settings(
+    current: Settings, scenario: Scenario, overrides: Mapping[str, Any]
+) -> Settings:
+    """Return ``current`` with ``scenario``'s settings; ``overrides`` win again."""
+    return dataclasses.replace(current, **{**scenario_settings(scenario), **overrides})
 
 
 def initial_connection_data(
-    registration: InitialRegistration, mint: Minter = placeholder_token
+    registration: InitialRegistration, mint: Minter
 ) -> tuple[str, bool]:
     """Return the connectionData to store at start and whether it starts revoked."""
     if registration.connection_data is not None:
@@ -94,25 +73,32 @@ def initial_connection_data(
     return "", False
 
 
-def start_scenario(
-    session: Session,
-    scenario: Scenario,
-    mint: Minter = placeholder_token,
-    live_checker: ConnectionDataChecker | None = None,
-) -> None:
-    """Set the session's registration, its checker and the fault engine."""
+def start_scenario(session: Session, *, restart: bool = False) -> None:
+    """Put the session at the start of its scenario.
+
+    Sets the registration, the token checks, the devices and fresh fault counters.
+    With ``restart`` the registration gets the value the scenario started with
+    before, so a minted token stays the same across a reset.
+    """
+    settings = session.settings
+    scenario = settings.scenario
+    tokens = session.tokens
+    tokens.reset()
+    tokens.accept_any = settings.accept_any_connection_data
     store = session.store
-    # NOTE: without a live checker every non-empty value reads registered, as if
-    # accept_any_connection_data were set.
-    if scenario.accept_any_connection_data or live_checker is None:
-        store.checker = accept_any_connection_data
+    store.checker = tokens.is_live
+    if restart:
+        value, revoked = session.initial_connection_data, session.initial_revoked
     else:
-        store.checker = live_checker
-    value, revoked = initial_connection_data(scenario.registration, mint)
+        value, revoked = initial_connection_data(
+            scenario.registration, lambda: tokens.mint().value
+        )
     store.reset(value)
     if revoked:
         store.invalidate()
-    session.scenario = scenario
+    session.initial_connection_data = value
+    session.initial_revoked = revoked
+    session.devices.configure(settings.devices, settings.device_faults, initial=value)
     session.faults = FaultEngine(
         scenario.faults, seed=scenario.seed, state=lambda: store.state
     )
@@ -121,19 +107,14 @@ def start_scenario(
 
 
 def install_scenario(session: Session, settings: Settings) -> None:
-    """Switch a running session to ``settings`` and its scenario."""
+    """Switch a running session to ``settings`` and start its scenario.
+
+    The caller makes sure no update is running, since the devices change.
+    """
     scenario = settings.scenario
-    if settings.users != session.settings.users:
-        # NOTE: the authenticator is built once per application, so a changed
-        # user list only applies after a restart.
-        log.warning(
-            "Scenario %r changes the users; restart the server to apply them",
-            scenario.name,
-        )
     session.settings = settings
-    # TODO: pass the live-token minter and checker here too once the connectionData
-    # module provides them; until then a reload uses the placeholders.
-    start_scenario(session, scenario)
+    session.configure_auth()
+    start_scenario(session)
     log.info(
         "Scenario %r loaded from %s: %d fault rules, registration %s",
         scenario.name,
@@ -154,7 +135,7 @@ def database_fault_hook(session: Session) -> WriteHook:
             return
         action = fired.action
         if action.delay:
-            await asyncio.sleep(action.delay)
+            await session.devices.delay(action.delay)
         if action.invalidate:
             session.store.invalidate()
         if action.status is not None:

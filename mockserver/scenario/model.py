@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from ..deviceconfig import DEFAULT_DEVICES, DeviceConfig
+
 __all__ = [
     "ACTIONS_BY_TARGET",
     "DEFAULT_DEVICES",
@@ -25,7 +27,6 @@ __all__ = [
     "target_kind",
 ]
 
-DeviceType = Literal["cvp", "finesse", "socialminer"]
 WizardMode = Literal["pages", "auto"]
 ScenarioProfile = Literal["documented", "observed"]
 StateName = Literal["notRegistered", "registered", "invalid"]
@@ -70,27 +71,8 @@ def target_kind(target: str) -> str:
     return target.split(".", 1)[0]
 
 
-@dataclass(frozen=True)
-class Device:
-    """A device that receives connectionData after each database write."""
-
-    name: str
-    type: DeviceType
-    # None: the built-in simulator; otherwise an external endpoint.
-    url: str | None = None
-    # Seconds the sync waits for this device.
-    timeout: float = 5.0
-
-    def __repr__(self) -> str:
-        where = f" url={self.url}" if self.url else ""
-        return f"<Device {self.name} {self.type}{where} timeout={self.timeout:g}s>"
-
-
-DEFAULT_DEVICES = (
-    Device("cvp-1", "cvp"),
-    Device("finesse-1", "finesse"),
-    Device("socialminer-1", "socialminer"),
-)
+# The scenario format describes devices with the same fields as the settings.
+Device = DeviceConfig
 
 
 @dataclass(frozen=True)

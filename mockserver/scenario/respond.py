@@ -12,7 +12,6 @@ and then ``apply_fault`` for the common responses.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING
 
@@ -96,7 +95,7 @@ async def apply_fault(
 
     action = fired.action
     if action.delay:
-        await asyncio.sleep(action.delay)
+        await session.devices.delay(action.delay)
     if action.invalidate:
         session.store.invalidate()
 
@@ -123,7 +122,7 @@ async def apply_fault(
         )
     if response == "timeout":
         assert action.timeout is not None
-        await asyncio.sleep(action.timeout)
+        await session.devices.delay(action.timeout)
         return _drop(request, fired)
     if response in ("drop", "unreachable"):
         return _drop(request, fired)
