@@ -10,10 +10,7 @@ import difflib
 import json
 from functools import cache
 from pathlib import Path
-from typing import Any, cast
-
-from elementpath import ElementPathError, XPath2Parser
-from jsonschema import Draft202012Validator, ValidationError
+from typing import TYPE_CHECKING, Any, cast
 
 from .document import Document, Problem, escape, pointer_of
 from .model import (
@@ -23,6 +20,9 @@ from .model import (
     FIXED_TARGETS,
     target_kind,
 )
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator, ValidationError
 
 __all__ = ["SCENARIO_SCHEMA", "did_you_mean", "rule_problems", "schema_problems"]
 
@@ -39,6 +39,10 @@ _RESPONSES_WITH_STATUS = ("empty", "malformed")
 @cache
 def _validator() -> Draft202012Validator:
     schema = json.loads(SCENARIO_SCHEMA.read_text(encoding="utf-8"))
+    # Imported here: jsonschema takes a tenth of a second to import, which only
+    # loading a scenario file needs.
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(schema)
 
 
@@ -333,6 +337,8 @@ def _match_problems(
                 )
     xpath = match.get("xpath")
     if isinstance(xpath, str) and xpath:
+        from elementpath import ElementPathError, XPath2Parser
+
         try:
             XPath2Parser().parse(xpath)
         except ElementPathError as exc:

@@ -75,7 +75,11 @@ def fire_fault(
     session: Session, target: str, request: web.Request, *, body: bytes | None = None
 ) -> FiredFault | None:
     """Fire the rules of ``target`` for ``request``; keep the fault on the request."""
-    fired = session.faults.fire(target, view_of(request, body))
+    faults = session.faults
+    # Most requests meet no rule, and this check spares them building a view.
+    if not faults.watches(target):
+        return None
+    fired = faults.fire(target, view_of(request, body))
     if fired is not None:
         request[FIRED_FAULT] = fired
     return fired

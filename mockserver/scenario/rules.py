@@ -17,10 +17,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from xml.etree.ElementTree import Element, ParseError, SubElement, tostring
 
-import elementpath
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as parse_xml_text
-from elementpath import ElementPathError
 from multidict import (
     CIMultiDict,
     CIMultiDictProxy,
@@ -136,6 +134,7 @@ class FaultEngine:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.rules = rules
+        self._targets = frozenset(rule.target for rule in rules)
         self.seed = seed
         self._state = state
         self._clock = clock
@@ -162,6 +161,12 @@ class FaultEngine:
     def calls(self) -> tuple[int, ...]:
         """Return how many calls each rule has counted, in file order."""
         return tuple(self._calls)
+
+    def watches(self, target: str) -> bool:
+        """Tell whether any rule, or an open busy window, may fire on ``target``."""
+        if target in self._targets:
+            return True
+        return target == _BUSY_TARGET and self._busy_rule is not None
 
     def busy_remaining(self) -> float:
         """Return the seconds left in the busy window, 0 when none is open."""
@@ -263,6 +268,10 @@ def matches(match: Match, request: RequestView) -> bool:
     root = request.xml_root
     if root is None:
         return False
+    # Imported here, because only scenarios with an XPath condition need it.
+    import elementpath
+    from elementpath import ElementPathError
+
     try:
         result = elementpath.select(root, match.xpath)
     except ElementPathError as exc:
