@@ -291,8 +291,9 @@ async def _wizard_fault(
 ) -> web.StreamResponse | None:
     """Carry out a scenario rule for the wizard's first page, if one fires.
 
-    A cancel returns to the callback URL as if the user had pressed Cancel; other
-    actions (an error status, a dropped connection, a delay) are the scenario's.
+    A cancel returns to the callback URL as if the user had pressed Cancel. Every
+    other action, such as an error status, a dropped connection or a delay, is
+    carried out as the scenario says.
     """
     fired = fire_fault(session, target, request)
     if fired is None:
