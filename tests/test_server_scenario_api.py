@@ -93,7 +93,7 @@ async def devices_by_name(client: Client) -> dict[str, dict[str, Any]]:
 
 
 async def wait_until_syncing(client: Client) -> None:
-    """Poll /_mock/devices until a sync runs; fail after POLLS polls."""
+    """Poll /_mock/devices until a sync runs, and fail after POLLS polls."""
     for _ in range(POLLS):
         response = await client.get(DEVICES_PATH)
         if (await response.json())["syncing"]:

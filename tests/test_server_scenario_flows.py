@@ -70,7 +70,7 @@ async def devices_by_name(client: Client) -> dict[str, dict[str, Any]]:
 
 
 async def wait_until_syncing(client: Client) -> None:
-    """Poll /_mock/devices until a sync runs; fail after POLLS polls."""
+    """Poll /_mock/devices until a sync runs, and fail after POLLS polls."""
     for _ in range(POLLS):
         response = await client.get(DEVICES_PATH)
         if (await response.json())["syncing"]:
@@ -155,7 +155,7 @@ async def test_slow_devices__busy_while_syncing(make_client: ClientFactory) -> N
     devices = await devices_by_name(client)
 
     assert elapsed < 1.0, "a GET must not wait for the devices"
-    # The value is stored before the devices sync, so the GET sees the new value.
+    # The value is stored before the devices sync, so the GET already reads registered.
     assert during.findtext("state") == "registered"
     assert session_of_client(client).store.current.version == version + 1
     assert second.status == 503
