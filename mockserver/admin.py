@@ -7,17 +7,14 @@ recorded in the journal.
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import json
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
-from .apierrors import ApiError
 from .contracts import SCHEMA_DIR
 from .controlinput import (
     InvalidInput,
@@ -26,11 +23,8 @@ from .controlinput import (
     parse_state_body,
     parse_verify_body,
 )
-from .journal import JournalEntry, format_time, role_of, verify
-from .scenario import FIRED_FAULT
+from .journal import format_time, verify
 from .session import (
-    CONTRACT_WARNINGS,
-    REJECTION_ERRORS,
     Session,
     session_of,
 )
@@ -42,15 +36,12 @@ __all__ = [
     "add_control_routes",
     "control_error",
     "control_resource",
-    "record_requests",
 ]
 
 log = logging.getLogger("mockserver.admin")
 
 CONTROL_PREFIX = "/_mock"
 OPENAPI_FILE = SCHEMA_DIR / "control-api.openapi.json"
-# Status recorded for a request whose connection closed before the response.
-CLIENT_CLOSED_STATUS = 499
 
 ControlHandler = Callable[[web.Request, Session], Awaitable[web.StreamResponse]]
 Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -80,61 +71,6 @@ def _json_safe(value: object) -> object:
     except (TypeError, ValueError):
         return repr(value)
     return value
-
-
-@web.middleware
-async def record_requests(request: web.Request, handler: Route) -> web.StreamResponse:
-    """Record every request to a role in the session's journal.
-
-    Control API requests pass through unrecorded. The entry is built after the
-    handler returns, so it reads the keys that handlers left on the request.
-    """
-    path = request.path
-    role = role_of(path)
-    if role is None:
-        return await handler(request)
-
-    started_us = time.time_ns() // 1000
-    clock = time.perf_counter()
-    status = 500
-    try:
-        response = await handler(request)
-        status = response.status
-        return response
-    except web.HTTPException as exc:
-        status = exc.status
-        raise
-    except asyncio.CancelledError:
-        status = CLIENT_CLOSED_STATUS
-        raise
-    finally:
-        duration_ms = (time.perf_counter() - clock) * 1000
-        warnings: tuple[str, ...] = ()
-        errors: tuple[ApiError, ...] = ()
-        fault = None
-        # Most requests carry no keys, and an empty request skips three lookups.
-        if request:
-            warnings = request.get(CONTRACT_WARNINGS, ())
-            errors = request.get(REJECTION_ERRORS, ())
-            fired = request.get(FIRED_FAULT)
-            if fired is not None:
-                fault = f"rule {fired.rule.index}: {fired.rule!r}"
-        journal = session_of(request).journal
-        journal.record(
-            JournalEntry(
-                journal.next_seq(),
-                started_us,
-                role,
-                request.method,
-                path,
-                request.query_string,
-                status,
-                duration_ms,
-                warnings,
-                errors,
-                fault,
-            )
-        )
 
 
 def _has_token(session: Session, request: web.Request) -> bool:
@@ -313,10 +249,7 @@ def _openapi_handler(document: bytes) -> ControlHandler:
 
 
 def add_control_routes(app: web.Application) -> None:
-    """Add the control API's routes and the journal's recording middleware."""
-    # First in the list, so the recorded duration and status cover every other
-    # middleware.
-    app.middlewares.insert(0, record_requests)
+    """Add the control API's routes."""
     document = OPENAPI_FILE.read_bytes()
     routes: dict[str, Route] = {
         "/health/live": control_resource({"GET": _live}, public=True),

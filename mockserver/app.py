@@ -21,6 +21,7 @@ from .configapi import add_config_routes
 from .demo import add_demo_routes
 from .devices import add_device_routes
 from .errors import SettingsError
+from .recorder import runner_options
 from .scenario.apply import switch_settings
 from .scenario.watch import watch_scenario
 from .scenarioapi import add_scenario_routes
@@ -65,11 +66,7 @@ async def run_server(
     session = build_session(settings)
     session.overrides = dict(overrides or {})
     app = build_app(settings, session)
-    runner = web.AppRunner(
-        app,
-        handle_signals=False,
-        access_log=logging.getLogger("aiohttp.access") if settings.access_log else None,
-    )
+    runner = web.AppRunner(app, handle_signals=False, **runner_options())
     # Signal handlers go in before the socket is bound, so a signal sent as soon as
     # the startup line appears still stops the server cleanly.
     stop = asyncio.Event()

@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from mockserver.app import build_app
 from mockserver.contracts import Contracts, ContractsLoader
+from mockserver.recorder import runner_options
 from mockserver.scenario import FIRED_FAULT
 from mockserver.session import SESSION, Session
 from mockserver.settings import DEFAULT_PASSWORD, DEFAULT_USER, Settings
@@ -57,6 +58,7 @@ class _ServerAsDeployed(TestServer):
 
     async def _make_runner(self, **kwargs: Any) -> web.BaseRunner:
         kwargs["handler_cancellation"] = False
+        kwargs.update(runner_options())
         return await super()._make_runner(**kwargs)
 
 
