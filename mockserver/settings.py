@@ -89,7 +89,6 @@ class Settings:
     wizard_mode: WizardMode = "pages"
     # Treats every non-empty connectionData as registered instead of checking tokens.
     accept_any_connection_data: bool = False
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -216,11 +215,6 @@ def parse_bool(name: str, value: str) -> bool:
     if lowered in ("0", "false", "no", "off", ""):
         return False
     raise SettingsError(f"{name}={value!r} is not a boolean; use true or false")
-
-
-def env_value(environ: Mapping[str, str], key: str) -> str | None:
-    """Return MOCKSERVER_{key} from ``environ``, or None when it is unset."""
-    return environ.get(ENV_PREFIX + key)
 
 
 def env_items(environ: Mapping[str, str] | None = None) -> Mapping[str, str]:

@@ -247,7 +247,7 @@ async def test_verify_mismatch_matches_documented_422(
 
     assert response.status == 422
     await check_documented(operation, response, "POST /_mock/verify mismatch")
-    # The journal holds the PUT and the three device updates of its sync.
+    # The journal contains the PUT and the three device updates of its sync.
     assert len((await response.json())["nearest"]) == 4
 
 
