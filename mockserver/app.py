@@ -114,7 +114,7 @@ def _ssl_context(settings: Settings) -> ssl.SSLContext | None:
     except ssl.SSLError as exc:
         raise SettingsError(
             f"TLS certificate {settings.tls_cert!r} or key {settings.tls_key!r} "
-            f"is invalid or they do not match: {exc.reason}"
+            f"is invalid or they do not match: {exc.reason or exc.strerror or exc}"
         ) from exc
     return context
 

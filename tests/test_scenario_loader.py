@@ -255,3 +255,20 @@ def test_rule_is_built_from_yaml() -> None:
     assert repr(scenario.faults[0]) == (
         "<FaultRule config.get calls=3 status=500 errorType=mock.thirdCall>"
     )
+
+
+def test_unknown_and_missing_keys__each_line_once() -> None:
+    text = "name: x\nfaults:\n  - actoin: {status: 500}\n"
+
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario(text, "inline.yaml")
+
+    assert caught.value.lines == (
+        "inline.yaml:3:5: /faults/0/actoin: unknown key 'actoin' (did you mean "
+        "'action'?); expected one of: action, after, description, from, match, nth, "
+        "probability, target, times, to, while_state",
+        "inline.yaml:3:5: /faults/0: expected the required key 'target', found a "
+        "mapping without it",
+        "inline.yaml:3:5: /faults/0: expected the required key 'action', found a "
+        "mapping without it",
+    )

@@ -90,3 +90,4 @@ def test_tls_mismatched_key_exits_2(authority: trustme.CA, tmp_path: Path) -> No
 
     assert process.returncode == 2
     assert "is invalid or they do not match" in stderr
+    assert ": None" not in stderr

@@ -93,7 +93,10 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
     problems += rule_problems(document)
     if problems:
         problems.sort(key=lambda problem: (problem.line, problem.column))
-        raise ScenarioError([problem.format(source) for problem in problems])
+        # Two checks can report the same problem, such as a missing key next to an
+        # unknown one; each line is reported once.
+        lines = dict.fromkeys(problem.format(source) for problem in problems)
+        raise ScenarioError(list(lines))
     return _build(document.data, source)
 
 

@@ -22,7 +22,9 @@
       init.headers["Content-Type"] = "application/xml";
       init.body = body;
     }
-    const fetched = await fetch(url, init);
+    // Built on the origin, so a page opened as http://user:password@host/ still
+    // works: fetch() rejects relative URLs on such a page.
+    const fetched = await fetch(new URL(url, window.location.origin), init);
     const text = await fetched.text();
     let data = null;
     if ((fetched.headers.get("Content-Type") || "").includes("json")) {
