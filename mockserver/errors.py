@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["ContractError", "MockServerError", "ScenarioError", "SettingsError"]
+__all__ = ["MockServerError", "ScenarioError", "SettingsError"]
 
 
 class MockServerError(Exception):
@@ -26,6 +26,3 @@ class ScenarioError(MockServerError):
         super().__init__("\n".join(lines))
         self.lines = tuple(lines)
 
-
-class ContractError(MockServerError):
-    """A body breaks its XSD or JSON Schema contract."""
