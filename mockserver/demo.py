@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from .pages import PAGES, Pages, asset_handler, page_response
+from .pages import add_page_loading, asset_handler, page_response, page_route
 from .views import REGISTRATION_PATH
 
 __all__ = ["DEMO_CALLBACK_PATH", "DEMO_PATH", "add_demo_routes"]
@@ -47,11 +47,10 @@ async def _redirect_to_demo(request: web.Request) -> web.Response:
 
 def add_demo_routes(app: web.Application) -> None:
     """Add the demo page, its callback page and their assets to ``app``."""
-    if PAGES not in app:
-        app[PAGES] = Pages()
+    add_page_loading(app)
     router = app.router
     router.add_get("/demo", _redirect_to_demo)
-    router.add_get(DEMO_PATH, _demo_page)
-    router.add_get(DEMO_CALLBACK_PATH, _demo_callback_page)
+    router.add_get(DEMO_PATH, page_route(_demo_page))
+    router.add_get(DEMO_CALLBACK_PATH, page_route(_demo_callback_page))
     router.add_get("/demo/demo.js", asset_handler("demo.js"))
     router.add_get("/demo/demo.css", asset_handler("demo.css"))

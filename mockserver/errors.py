@@ -25,4 +25,3 @@ class ScenarioError(MockServerError):
     def __init__(self, lines: Sequence[str]) -> None:
         super().__init__("\n".join(lines))
         self.lines = tuple(lines)
-

@@ -19,7 +19,7 @@ from aiohttp import web
 
 from .callbackurl import InvalidCallbackUrl, add_query_parameter, check_callback_url
 from .connectiondata import ORGANIZATIONS, ConnectionDataToken, find_organization
-from .pages import PAGES, Pages, asset_handler, page_response
+from .pages import add_page_loading, asset_handler, page_response, page_route
 from .scenario import apply_fault, fire_fault
 from .session import SESSION, Session, session_of
 
@@ -348,15 +348,14 @@ async def _log_wizard_settings(app: web.Application) -> None:
 
 def add_wizard_routes(app: web.Application) -> None:
     """Add the cloud role's pages, and the template environment they share."""
-    if PAGES not in app:
-        app[PAGES] = Pages()
+    add_page_loading(app)
     app.on_startup.append(_log_wizard_settings)
     router = app.router
     # In auto mode a GET mints or revokes a token, which a HEAD must never do.
-    router.add_get(AUTHORIZE_PATH, _authorize, allow_head=False)
-    router.add_post(AUTHORIZE_PATH, _authorize_form)
-    router.add_get(UNAUTHORIZE_PATH, _unauthorize, allow_head=False)
-    router.add_post(UNAUTHORIZE_PATH, _unauthorize_form)
-    router.add_get(MANAGEMENT_PATH, _management)
-    router.add_post(MANAGEMENT_PATH, _management_form)
+    router.add_get(AUTHORIZE_PATH, page_route(_authorize), allow_head=False)
+    router.add_post(AUTHORIZE_PATH, page_route(_authorize_form))
+    router.add_get(UNAUTHORIZE_PATH, page_route(_unauthorize), allow_head=False)
+    router.add_post(UNAUTHORIZE_PATH, page_route(_unauthorize_form))
+    router.add_get(MANAGEMENT_PATH, page_route(_management))
+    router.add_post(MANAGEMENT_PATH, page_route(_management_form))
     router.add_get(STYLESHEET_PATH, asset_handler("wizard.css"))
