@@ -72,6 +72,13 @@ ERRORS: dict[str, ErrorKind] = {
     "not_found": ErrorKind(
         404, "notFound.resource", "No resource at {path}. Known resources: {known}."
     ),
+    "query_in_path": ErrorKind(
+        404,
+        "notFound.resource",
+        "No resource at {path}: its '?' arrived percent-encoded as %3F, so the query "
+        "string became part of the path. Send the query unencoded after the path. "
+        "Known resources: {known}.",
+    ),
     "method_not_allowed": ErrorKind(
         405, "methodNotAllowed", "Method {method} is not allowed; allowed: {allowed}."
     ),

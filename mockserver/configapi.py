@@ -238,8 +238,11 @@ def _body_response(body: bytes, as_json: bool) -> web.Response:
 
 
 async def _not_found(request: web.Request, session: Session) -> web.Response:
+    # A client that cannot set a query string, such as Cisco's Java toolkit on a
+    # single GET, sends "?callbackUrl=" percent-encoded inside the path.
+    kind = "query_in_path" if "?" in request.path else "not_found"
     error = ApiError.of(
-        "not_found", data=request.path, path=request.path, known=", ".join(_KNOWN_PATHS)
+        kind, data=request.path, path=request.path, known=", ".join(_KNOWN_PATHS)
     )
     log.warning("Unknown path %s %s", request.method, request.path)
     return api_errors_response(404, [error], as_json=wants_json(request))

@@ -285,3 +285,15 @@ async def test_json_body_gets_json_errors(make_client: ClientFactory) -> None:
     assert (await response.json())["apiErrors"]["apiError"][0]["errorType"] == (
         "invalidInput.fieldRequired"
     )
+
+
+async def test_encoded_query_in_path_is_explained(make_client: ClientFactory) -> None:
+    client = await make_client()
+    path = REGISTRATION_PATH + "%3FcallbackUrl=http%3A%2F%2Flocalhost%2Fcb"
+
+    response = await client.get(path)
+    [error] = fromstring(await response.text())
+
+    assert response.status == 404
+    assert error.findtext("errorType") == "notFound.resource"
+    assert "arrived percent-encoded as %3F" in (error.findtext("errorMessage") or "")
