@@ -61,15 +61,20 @@ async def watch_scenario(
                 session.scenario.name,
             )
             continue
-        reload_scenario(session, path, rebuild)
+        await reload_scenario(session, path, rebuild)
 
 
-def reload_scenario(
+async def reload_scenario(
     session: Session, path: Path, rebuild: Callable[[Scenario], Settings]
 ) -> bool:
-    """Load ``path`` into ``session``; on failure log why and keep the running one."""
+    """Load ``path`` into ``session``; on failure log why and keep the running one.
+
+    The file is read and checked in a worker thread. A running update finishes
+    first, because the new scenario replaces the devices it syncs.
+    """
     try:
-        settings = rebuild(load_scenario(path))
+        scenario = await asyncio.to_thread(load_scenario, path)
+        settings = rebuild(scenario)
     except (ScenarioError, SettingsError) as exc:
         log.error(
             "Scenario file %s changed but is invalid; keeping scenario %r:\n%s",
@@ -78,5 +83,8 @@ def reload_scenario(
             exc,
         )
         return False
+    # Every update ends within its devices' timeouts, so this wait ends too.
+    while session.store.is_busy:
+        await asyncio.sleep(WATCH_INTERVAL / 5)
     install_scenario(session, settings)
     return True
