@@ -18,6 +18,7 @@ from aiohttp import web
 from . import __version__
 from .admin import add_control_routes
 from .configapi import add_config_routes
+from .dashboard import add_dashboard_routes
 from .demo import add_demo_routes
 from .devices import add_device_routes
 from .errors import SettingsError
@@ -45,6 +46,7 @@ def build_app(settings: Settings, session: Session | None = None) -> web.Applica
     add_demo_routes(app)
     add_token_routes(app)
     add_scenario_routes(app)
+    add_dashboard_routes(app)
     add_control_routes(app)
     add_device_routes(app)
     app.on_startup.append(_start_contracts)
