@@ -1,10 +1,10 @@
 """The live dashboard at /_mock/ui: a read-only page for a developer.
 
-The page holds no data. Its script polls the control API's JSON resources from the
+The page contains no data. Its script polls the control API's JSON resources from the
 same origin every second and shows the registration, the active scenario, the
 devices and the newest journal entries. The page and its assets are public even
-with a control token; the script sends the token, which the user types into the
-page, with each JSON call. Like every /_mock/ request, the page is not recorded in
+with a control token, and the script sends the token, which the user types into
+the page, with each JSON call. Like every /_mock/ request, the page is not recorded in
 the journal.
 """
 
@@ -54,8 +54,8 @@ def _asset_route(name: str) -> ControlHandler:
 def add_dashboard_routes(app: web.Application) -> None:
     """Add the dashboard page and its assets to ``app``.
 
-    Call it before ``add_control_routes``, whose catch-all would answer 404 for
-    these paths otherwise.
+    Call it before ``add_control_routes``, so these routes come before its
+    ``/_mock/{tail}`` catch-all in the router.
     """
     add_page_loading(app)
     routes = {
@@ -64,5 +64,5 @@ def add_dashboard_routes(app: web.Application) -> None:
         f"{DASHBOARD_PATH}/dashboard.css": _asset_route("dashboard.css"),
     }
     for path, handler in routes.items():
-        # control_resource gives the page the control API's JSON 405 and HEAD.
+        # control_resource adds HEAD and the control API's JSON 405 for other methods.
         app.router.add_route("*", path, control_resource({"GET": handler}, public=True))

@@ -17,7 +17,7 @@ ASSETS = {
 
 
 def data_paths(page: str) -> dict[str, str]:
-    """Return the JSON paths the page's script polls, from its data-*-path attributes."""
+    """Return the JSON paths the page's script polls, from its data attributes."""
     return dict(re.findall(r'data-([a-z]+)-path="([^"]+)"', page))
 
 

@@ -14,7 +14,7 @@
     journal: root.dataset.journalPath,
   };
 
-  // The token lives in this tab's sessionStorage only, so it ends with the tab.
+  // The token is kept in this tab's sessionStorage only, so it ends with the tab.
   function storedToken() {
     try {
       return window.sessionStorage.getItem(TOKEN_KEY) || "";
@@ -31,7 +31,7 @@
         window.sessionStorage.removeItem(TOKEN_KEY);
       }
     } catch (error) {
-      // Storage may be disabled; the token then lasts until the page reloads.
+      // Storage may be disabled, and then the token lasts until the page reloads.
     }
   }
 
@@ -48,7 +48,7 @@
       headers: headers,
     });
     if (!response.ok) {
-      const failure = new Error(`${path} answered HTTP ${response.status}`);
+      const failure = new Error(`${path} returned HTTP ${response.status}`);
       failure.status = response.status;
       throw failure;
     }
