@@ -53,6 +53,10 @@ async def test_dashboard_follows_a_registration(
         await expect(page.locator("#state")).to_have_text("notRegistered")
         await expect(page.locator("#message")).to_be_hidden()
         await expect(page.locator("#scenario-name")).to_have_text("happy-path")
+        await expect(page.locator("#faults td.empty")).to_have_text("No fault rules.")
+        await expect(page.locator("#journal td.empty")).to_have_text(
+            "No requests recorded."
+        )
 
         value = session_of_client(client).tokens.mint().value
         response = await client.put(
@@ -90,3 +94,6 @@ async def test_dashboard_follows_a_registration(
         await expect(page.locator("#journal td.path").first).to_have_text(
             re.compile(r"^/<img ")
         )
+        # The page's empty icon keeps the browser from requesting /favicon.ico.
+        paths = [entry.path for entry in session_of_client(client).journal]
+        assert "/favicon.ico" not in paths

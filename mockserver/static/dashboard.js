@@ -70,8 +70,17 @@
     return td;
   }
 
-  function fillTable(id, rows) {
-    const body = element(id).tBodies[0];
+  function fillTable(id, rows, emptyText) {
+    const table = element(id);
+    const body = table.tBodies[0];
+    if (rows.length === 0) {
+      const note = cell(emptyText, "empty");
+      note.colSpan = table.tHead.rows[0].cells.length;
+      const tr = document.createElement("tr");
+      tr.append(note);
+      body.replaceChildren(tr);
+      return;
+    }
     body.replaceChildren(...rows.map((cells) => {
       const tr = document.createElement("tr");
       tr.append(...cells);
@@ -110,7 +119,7 @@
       cell(rule.description ? `${rule.rule}: ${rule.description}` : rule.rule),
       cell(rule.calls, "calls"),
       cell(rule.firings, "firings"),
-    ]));
+    ]), "No fault rules.");
   }
 
   function showDevices(devices) {
@@ -122,7 +131,7 @@
       yesNo(device.inSync),
       cell(device.syncCount, "sync-count"),
       cell(device.lastError || "", "error"),
-    ]));
+    ]), "No devices.");
   }
 
   function showJournal(journal) {
@@ -135,7 +144,7 @@
       cell(entry.status, "status"),
       cell(entry.fault || "", "fault"),
       cell(entry.validation.length, "validation"),
-    ]));
+    ]), "No requests recorded.");
   }
 
   function describeFailure(error) {
