@@ -91,7 +91,7 @@ DEFAULT_DEVICES = (
 
 @dataclass(frozen=True)
 class DeviceAction:
-    """What a simulated device does with one update it receives.
+    """The response of a simulated device to one update it receives.
 
     The device waits ``delay`` seconds, then either resets the connection (``reset``),
     or responds with ``status``. A 2xx status stores the value; any other rejects it.

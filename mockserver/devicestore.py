@@ -53,7 +53,7 @@ class DeviceState:
 class DeviceBehaviour(Protocol):
     """Decide how a simulated device responds to each update it receives.
 
-    ``DeviceStore.behaviour`` holds one; the device endpoint awaits ``on_update`` once
+    ``DeviceStore.behaviour`` is one; the device endpoint awaits ``on_update`` once
     per PUT, after the body passed its contract and before anything is stored. The
     returned ``DeviceAction`` says what the device does: wait ``delay`` seconds, then
     reset the connection (``reset``), or answer ``status``. Only a 2xx status stores

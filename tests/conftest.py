@@ -6,6 +6,7 @@ a test fails at teardown when one breaks its contract.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -38,6 +39,31 @@ def contracts() -> Contracts:
 def session_of_client(client: TestClient[web.Request, web.Application]) -> Session:
     """Return the session of the server behind ``client``."""
     return client.app[SESSION]
+
+
+DEVICES_PATH = "/_mock/devices"
+# Polls of 10 ms each before a wait for a sync gives up: about 4 s.
+SYNC_POLLS = 400
+
+
+async def devices_by_name(
+    client: TestClient[web.Request, web.Application],
+) -> dict[str, dict[str, Any]]:
+    """Return /_mock/devices as a mapping from device name to its state."""
+    response = await client.get(DEVICES_PATH)
+    assert response.status == 200
+    document = await response.json()
+    return {device["name"]: device for device in document["devices"]}
+
+
+async def wait_until_syncing(client: TestClient[web.Request, web.Application]) -> None:
+    """Poll /_mock/devices until a sync runs, and fail after SYNC_POLLS polls."""
+    for _ in range(SYNC_POLLS):
+        response = await client.get(DEVICES_PATH)
+        if (await response.json())["syncing"]:
+            return
+        await asyncio.sleep(0.01)
+    pytest.fail("the sync never started")
 
 
 def update_body(connection_data: str) -> str:

@@ -18,8 +18,10 @@ from conftest import (
     REGISTRATION_PATH,
     XML,
     ClientFactory,
+    devices_by_name,
     session_of_client,
     update_body,
+    wait_until_syncing,
 )
 
 from mockserver.deviceconfig import DeviceAction, DeviceConfig, DeviceFault
@@ -47,30 +49,12 @@ async def put(client: Client, value: str, **headers: str) -> ClientResponse:
     )
 
 
-async def devices_by_name(client: Client) -> dict[str, dict[str, Any]]:
-    """Return /_mock/devices as a mapping from device name to its state."""
-    response = await client.get(DEVICES_PATH)
-    assert response.status == 200
-    document = await response.json()
-    return {device["name"]: device for device in document["devices"]}
-
-
 async def device_value(client: Client, name: str) -> str:
     """Return the connectionData the simulated device ``name`` holds, via its GET."""
     response = await client.get(f"/_devices/{name}/contextservice")
     assert response.status == 200
     text = await response.text()
     return text.partition("<connectionData>")[2].partition("</connectionData>")[0]
-
-
-async def wait_until_syncing(client: Client) -> None:
-    """Poll /_mock/devices until a sync runs; fail after POLLS polls."""
-    for _ in range(POLLS):
-        response = await client.get(DEVICES_PATH)
-        if (await response.json())["syncing"]:
-            return
-        await asyncio.sleep(0.01)
-    pytest.fail("the sync never started")
 
 
 class RecordingBehaviour:

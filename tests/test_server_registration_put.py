@@ -36,7 +36,7 @@ async def stored_value(client: Client) -> str:
 
 @pytest.fixture
 async def registered(make_client: ClientFactory) -> Client:
-    """Return a client whose server holds STORED."""
+    """Return a client whose server stores STORED."""
     client = await make_client()
     session_of_client(client).store.reset(STORED)
     return client

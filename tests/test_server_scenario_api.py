@@ -15,8 +15,10 @@ from conftest import (
     REGISTRATION_PATH,
     XML,
     ClientFactory,
+    devices_by_name,
     session_of_client,
     update_body,
+    wait_until_syncing,
 )
 
 from mockserver.scenario import bundled_scenarios, load_scenario, parse_scenario
@@ -24,11 +26,8 @@ from mockserver.scenario.apply import scenario_settings
 
 SCENARIO_PATH = "/_mock/scenario"
 RESET_PATH = "/_mock/reset"
-DEVICES_PATH = "/_mock/devices"
 JOURNAL_PATH = "/_mock/journal"
 YAML = {"Content-Type": "application/yaml"}
-# Polls of /_mock/devices, 10 ms apart, before a test gives up waiting for a sync.
-POLLS = 300
 # Seconds the command-line validation may take.
 PATIENCE = 60
 # A scenario whose CVP takes a second to sync, so a test can act while it runs.
@@ -82,24 +81,6 @@ async def scenario_of(client: Client) -> dict[str, Any]:
 def counters(document: dict[str, Any]) -> list[tuple[int, int]]:
     """Return (calls, firings) of each fault rule of a /_mock/scenario body."""
     return [(fault["calls"], fault["firings"]) for fault in document["faults"]]
-
-
-async def devices_by_name(client: Client) -> dict[str, dict[str, Any]]:
-    """Return /_mock/devices as a mapping from device name to its state."""
-    response = await client.get(DEVICES_PATH)
-    assert response.status == 200
-    document = await response.json()
-    return {device["name"]: device for device in document["devices"]}
-
-
-async def wait_until_syncing(client: Client) -> None:
-    """Poll /_mock/devices until a sync runs, and fail after POLLS polls."""
-    for _ in range(POLLS):
-        response = await client.get(DEVICES_PATH)
-        if (await response.json())["syncing"]:
-            return
-        await asyncio.sleep(0.01)
-    pytest.fail("the sync never started")
 
 
 async def test_get__active_scenario_and_counters(make_client: ClientFactory) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
-from typing import Any
 from xml.etree import ElementTree
 
 import aiohttp
@@ -20,8 +19,10 @@ from conftest import (
     REGISTRATION_PATH,
     XML,
     ClientFactory,
+    devices_by_name,
     session_of_client,
     update_body,
+    wait_until_syncing,
 )
 
 from mockserver.scenario import FAULT_HEADER, load_scenario
@@ -29,10 +30,7 @@ from mockserver.scenario.apply import scenario_settings
 
 CALLBACK_URL = "http://127.0.0.1:9/done"
 CALLBACK = {"callbackUrl": CALLBACK_URL}
-DEVICES_PATH = "/_mock/devices"
 JOURNAL_PATH = "/_mock/journal"
-# Polls of /_mock/devices, 10 ms apart, before a test gives up waiting for a sync.
-POLLS = 300
 
 Client = TestClient[web.Request, web.Application]
 
@@ -59,24 +57,6 @@ async def registration(
     response = await client.get(REGISTRATION_PATH, params=params)
     assert response.status == 200
     return ElementTree.fromstring(await response.text())
-
-
-async def devices_by_name(client: Client) -> dict[str, dict[str, Any]]:
-    """Return /_mock/devices as a mapping from device name to its state."""
-    response = await client.get(DEVICES_PATH)
-    assert response.status == 200
-    document = await response.json()
-    return {device["name"]: device for device in document["devices"]}
-
-
-async def wait_until_syncing(client: Client) -> None:
-    """Poll /_mock/devices until a sync runs, and fail after POLLS polls."""
-    for _ in range(POLLS):
-        response = await client.get(DEVICES_PATH)
-        if (await response.json())["syncing"]:
-            return
-        await asyncio.sleep(0.01)
-    pytest.fail("the sync never started")
 
 
 async def fetch(client: Client, url: str) -> bytes:
