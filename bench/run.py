@@ -155,10 +155,15 @@ def measure(
         stop(process)
     process, first = start(command, port)
     starts.append(first)
-    run_wrk(port, 1, args.connections)  # warm-up, not reported
-    before = rss_kib(process.pid)
-    rate, p50, p99 = run_wrk(port, args.duration, args.connections)
-    after = rss_kib(process.pid)
+    try:
+        run_wrk(port, 1, args.connections)  # warm-up, not reported
+        before = rss_kib(process.pid)
+        rate, p50, p99 = run_wrk(port, args.duration, args.connections)
+        after = rss_kib(process.pid)
+    except BaseException:
+        # The caller never gets the process, so it is stopped here.
+        stop(process)
+        raise
     figures = Figures(name, statistics.median(starts), rate, p50, p99, before, after)
     return figures, process
 
