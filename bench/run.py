@@ -1,8 +1,9 @@
 """Compare mockserver with a bare aiohttp app on the same machine, in the same run.
 
-For each server: the time from process start to the first 200 (median of several
-starts), GET throughput and latency under wrk (server pinned to one core, wrk to the
-other), and the server's resident memory after a warm-up and after the load. For
+For each server it measures the time from process start to the first 200, as the
+median of several starts. It measures GET throughput and latency under wrk, with the
+server pinned to one core and wrk to the other. It reads the server's resident memory
+after a warm-up and after the load. For
 mockserver also the latency of full updates (register, then deregister) sent one at
 a time. Prints figures and ratios;
 asserts nothing. Every server binds to 127.0.0.1 and every request goes there.

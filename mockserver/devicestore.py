@@ -55,7 +55,7 @@ class DeviceBehaviour(Protocol):
 
     ``DeviceStore.behaviour`` is one; the device endpoint awaits ``on_update`` once
     per PUT, after the body passed its contract and before anything is stored. The
-    returned ``DeviceAction`` says what the device does: wait ``delay`` seconds, then
+    returned ``DeviceAction`` sets what the device does: wait ``delay`` seconds, then
     reset the connection (``reset``), or answer ``status``. Only a 2xx status stores
     the value. A delay longer than the device's timeout makes the sync time out.
 

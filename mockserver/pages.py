@@ -1,7 +1,7 @@
 """HTML pages: Jinja2 templates with autoescaping, and the headers every page gets.
 
 Jinja2 and the compiled templates load in a worker thread once the server starts, so
-they do not delay the first answer of the configuration API; page handlers wait for
+they do not delay the configuration API's first response; page handlers wait for
 them.
 """
 

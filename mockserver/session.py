@@ -159,7 +159,7 @@ def build_session(settings: Settings) -> Session:
     )
     store.sync = session.device_sync.sync
     session.readiness_checks["contracts compiled"] = lambda: session.contracts.is_ready
-    # The scenario loads before the socket is bound, and the simulated devices answer
+    # The scenario loads before the socket is bound, and the simulated devices respond
     # on that socket, so the sync's client session is the last part to start.
     # NOTE: external devices are not probed; the first sync reports them if down.
     session.readiness_checks["device sync started"] = lambda: (

@@ -27,7 +27,7 @@ BASE_PATH = "/unifiedconfig/config"
 REGISTRATION_PATH = f"{BASE_PATH}/contextserviceregistration"
 CONFIG_PATH = f"{BASE_PATH}/contextservice"
 
-# What real servers were seen to return for an administrator.
+# The permissionInfo block real servers were seen to return for an administrator.
 _PERMISSION_INFO = {
     "canUpdate": True,
     "departmentAdmin": False,
@@ -56,7 +56,7 @@ def render_registration(
     profile: str,
     as_json: bool,
 ) -> str:
-    """Render contextServiceRegistration for ``state`` as the API's table says."""
+    """Render contextServiceRegistration for ``state`` by the API's state table."""
     urls: dict[str, str] = {}
     if state == "registered":
         urls["managementUrl"] = f"{public_url}/management"

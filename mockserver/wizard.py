@@ -293,7 +293,7 @@ async def _wizard_fault(
 
     A cancel returns to the callback URL as if the user had pressed Cancel. Every
     other action, such as an error status, a dropped connection or a delay, is
-    carried out as the scenario says.
+    carried out as the scenario sets it.
     """
     fired = fire_fault(session, target, request)
     if fired is None:

@@ -2,8 +2,8 @@
 
 Hypothesis generates request bodies, content types and query strings; every one is
 sent over HTTP to one real server. Hypothesis only draws the examples, because its
-test functions cannot await; the test then sends them, so it reports every failing
-input at once instead of a shrunk one. The example counts are bounded so the whole
+test functions cannot await. The test then sends them and reports every failing input
+at once, not a shrunk one. The example counts are bounded so the whole
 file runs in a few seconds.
 """
 

@@ -178,7 +178,7 @@
     }
   }
 
-  // The next poll starts once the previous one ended, so slow answers never pile up.
+  // The next poll starts once the previous one ended, so slow responses never pile up.
   async function poll() {
     await refresh();
     window.setTimeout(poll, INTERVAL_MS);
